@@ -1,0 +1,465 @@
+//! What the control plane and kubelets would do, reduced to what clients wait for: defaults,
+//! ready statuses (Deployments Available, Pods Ready, Jobs Complete, CRDs Established …) and the
+//! ReplicaSets and Pods that workload controllers create. No container ever runs.
+
+use super::meta::{base64_encode, fnv64, name_suffix, new_uid, now_rfc3339};
+use super::resources::ResourceType;
+use super::store::{Key, State};
+use serde_json::{Value, json};
+
+/// The single node of the embedded cluster.
+pub const NODE_NAME: &str = "sealer-build";
+
+fn condition(ty: &str, status: &str, reason: &str, message: &str) -> Value {
+    let now = now_rfc3339();
+    json!({"type": ty, "status": status, "reason": reason, "message": message,
+           "lastTransitionTime": now, "lastUpdateTime": now})
+}
+
+fn replicas(obj: &mut Value) -> i64 {
+    let r = obj.pointer("/spec/replicas").and_then(Value::as_i64);
+    match r {
+        Some(r) => r,
+        None => {
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.insert("replicas".into(), json!(1));
+            }
+            1
+        }
+    }
+}
+
+fn template_hash(obj: &Value) -> String {
+    let t = obj.pointer("/spec/template").cloned().unwrap_or(Value::Null);
+    let h = fnv64(t.to_string().as_bytes());
+    format!("{}{}", name_suffix(h), name_suffix(h >> 25))
+}
+
+/// Defaults and status of an object about to be stored.
+pub fn prepare(state: &mut State, rt: &ResourceType, obj: &mut Value) {
+    let generation = obj.pointer("/metadata/generation").cloned().unwrap_or(json!(1));
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    match (rt.group.as_str(), rt.kind.as_str()) {
+        ("apps", "Deployment") => {
+            let n = replicas(obj);
+            let rs = format!("{name}-{}", template_hash(obj));
+            obj["status"] = json!({"observedGeneration": generation, "replicas": n,
+                "updatedReplicas": n, "readyReplicas": n, "availableReplicas": n,
+                "conditions": [
+                    condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability."),
+                    condition("Progressing", "True", "NewReplicaSetAvailable",
+                              &format!("ReplicaSet \"{rs}\" has successfully progressed.")),
+                ]});
+        }
+        ("apps", "ReplicaSet") | ("", "ReplicationController") => {
+            let n = replicas(obj);
+            obj["status"] = json!({"observedGeneration": generation, "replicas": n,
+                "fullyLabeledReplicas": n, "readyReplicas": n, "availableReplicas": n});
+        }
+        ("apps", "StatefulSet") => {
+            let n = replicas(obj);
+            let rev = format!("{name}-{}", template_hash(obj));
+            obj["status"] = json!({"observedGeneration": generation, "replicas": n,
+                "readyReplicas": n, "currentReplicas": n, "updatedReplicas": n,
+                "availableReplicas": n, "currentRevision": rev, "updateRevision": rev,
+                "collisionCount": 0});
+        }
+        ("apps", "DaemonSet") => {
+            obj["status"] = json!({"observedGeneration": generation, "currentNumberScheduled": 1,
+                "desiredNumberScheduled": 1, "numberAvailable": 1, "numberMisscheduled": 0,
+                "numberReady": 1, "updatedNumberScheduled": 1});
+        }
+        ("batch", "Job") => {
+            let completions = obj
+                .pointer("/spec/completions")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            let now = now_rfc3339();
+            obj["status"] = json!({"startTime": now, "completionTime": now,
+                "succeeded": completions, "ready": 0, "terminating": 0,
+                "uncountedTerminatedPods": {},
+                "conditions": [
+                    condition("SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods"),
+                    condition("Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods"),
+                ]});
+        }
+        ("", "Pod") => {
+            if obj.pointer("/spec/nodeName").is_none()
+                && let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut)
+            {
+                spec.insert("nodeName".into(), json!(NODE_NAME));
+            }
+            let done = matches!(
+                obj.pointer("/spec/restartPolicy").and_then(Value::as_str),
+                Some("Never" | "OnFailure")
+            );
+            let ip = state.allocate_ip().replace("10.96.", "10.244.");
+            obj["status"] = pod_status(&obj["spec"], done, &ip);
+        }
+        ("", "Service") => prepare_service(state, obj),
+        ("", "Namespace") => {
+            obj["status"] = json!({"phase": "Active"});
+            obj["spec"] = json!({"finalizers": ["kubernetes"]});
+            if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                let labels = meta.entry("labels").or_insert_with(|| json!({}));
+                labels["kubernetes.io/metadata.name"] = json!(name);
+            }
+        }
+        ("", "Secret") => {
+            if let Some(Value::Object(sd)) = obj.as_object_mut().and_then(|o| o.remove("stringData")) {
+                let data = obj
+                    .as_object_mut()
+                    .map(|o| o.entry("data").or_insert_with(|| json!({})));
+                if let Some(Value::Object(data)) = data {
+                    for (k, v) in sd {
+                        let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                        data.insert(k, json!(base64_encode(text.as_bytes())));
+                    }
+                }
+            }
+            if obj.get("type").is_none() {
+                obj["type"] = json!("Opaque");
+            }
+        }
+        ("", "PersistentVolumeClaim") => {
+            let size = obj
+                .pointer("/spec/resources/requests/storage")
+                .cloned()
+                .unwrap_or(json!("1Gi"));
+            let modes = obj
+                .pointer("/spec/accessModes")
+                .cloned()
+                .unwrap_or(json!(["ReadWriteOnce"]));
+            obj["status"] =
+                json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": size}});
+        }
+        ("", "PersistentVolume") => obj["status"] = json!({"phase": "Bound"}),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            let names = obj.pointer("/spec/names").cloned().unwrap_or(json!({}));
+            let storage: Vec<Value> = obj
+                .pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .map(|vs| {
+                    vs.iter()
+                        .filter(|v| v["storage"].as_bool() == Some(true))
+                        .map(|v| v["name"].clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            obj["status"] = json!({"acceptedNames": names, "storedVersions": storage,
+                "conditions": [
+                    condition("NamesAccepted", "True", "NoConflicts", "no conflicts found"),
+                    condition("Established", "True", "InitialNamesAccepted", "the initial names have been accepted"),
+                ]});
+            state.registry.apply_crd(obj);
+        }
+        ("apiregistration.k8s.io", "APIService") => {
+            obj["status"] = json!({"conditions": [condition("Available", "True", "Local", "Local APIServices are always available")]});
+        }
+        ("policy", "PodDisruptionBudget") => {
+            obj["status"] = json!({"observedGeneration": generation, "currentHealthy": 0,
+                "desiredHealthy": 0, "disruptionsAllowed": 0, "expectedPods": 0});
+        }
+        _ if rt.review => {
+            obj["status"] = json!({"allowed": true, "authenticated": true,
+                "userInfo": {"username": "sealer-build", "groups": ["system:masters"]}});
+        }
+        _ => {}
+    }
+}
+
+fn prepare_service(state: &mut State, obj: &mut Value) {
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let ty = spec
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+        .to_string();
+    spec.insert("type".into(), json!(ty));
+    if ty != "ExternalName" && spec.get("clusterIP").is_none() {
+        let ip = state.allocate_ip();
+        spec.insert("clusterIP".into(), json!(ip));
+        spec.insert("clusterIPs".into(), json!([ip]));
+    }
+    if let Some(Value::Array(ports)) = spec.get_mut("ports") {
+        for (i, p) in ports.iter_mut().enumerate() {
+            if p.get("protocol").is_none() {
+                p["protocol"] = json!("TCP");
+            }
+            if p.get("targetPort").is_none() {
+                p["targetPort"] = p["port"].clone();
+            }
+            if matches!(ty.as_str(), "NodePort" | "LoadBalancer") && p.get("nodePort").is_none() {
+                p["nodePort"] = json!(30000 + (state.next_ip as usize + i) % 2768);
+            }
+        }
+    }
+    obj["status"] = if ty == "LoadBalancer" {
+        json!({"loadBalancer": {"ingress": [{"ip": "127.0.0.1", "ipMode": "VIP"}]}})
+    } else {
+        json!({"loadBalancer": {}})
+    };
+}
+
+/// The status of a pod whose containers started (or, for run-to-completion pods, finished).
+pub fn pod_status(spec: &Value, done: bool, ip: &str) -> Value {
+    let now = now_rfc3339();
+    let statuses = |key: &str, finished: bool| -> Vec<Value> {
+        spec[key]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .map(|c| {
+                        let state = if finished {
+                            json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now}})
+                        } else {
+                            json!({"running": {"startedAt": now}})
+                        };
+                        json!({"name": c["name"], "image": c["image"], "imageID": "",
+                               "ready": !finished, "started": !finished, "restartCount": 0,
+                               "state": state})
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let ready = if done { "False" } else { "True" };
+    let reason = if done { "PodCompleted" } else { "" };
+    json!({
+        "phase": if done { "Succeeded" } else { "Running" },
+        "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}],
+        "podIP": ip, "podIPs": [{"ip": ip}], "startTime": now, "qosClass": "BestEffort",
+        "conditions": [
+            {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": now},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": now},
+            {"type": "Ready", "status": ready, "reason": reason, "lastTransitionTime": now},
+            {"type": "ContainersReady", "status": ready, "reason": reason, "lastTransitionTime": now},
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now},
+        ],
+        "initContainerStatuses": statuses("initContainers", true),
+        "containerStatuses": statuses("containers", done),
+    })
+}
+
+fn owner_ref(obj: &Value, api_version: &str, kind: &str) -> Value {
+    json!({"apiVersion": api_version, "kind": kind, "name": obj["metadata"]["name"],
+           "uid": obj["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true})
+}
+
+fn owned(state: &State, group: &str, plural: &str, ns: &str, uid: &str) -> Vec<Key> {
+    state
+        .objects
+        .iter()
+        .filter(|(k, e)| {
+            k.group == group
+                && k.plural == plural
+                && k.namespace == ns
+                && e.object
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .is_some_and(|rs| rs.iter().any(|r| r["uid"].as_str() == Some(uid)))
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Create, replace or delete the pods `owner` should have.
+fn sync_pods(state: &mut State, owner: &Value, api_version: &str, kind: &str, names: &[String], done: bool) {
+    let ns = owner["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+    let uid = owner["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let template = owner
+        .pointer("/spec/template")
+        .or_else(|| owner.pointer("/spec/jobTemplate/spec/template"))
+        .cloned()
+        .unwrap_or(json!({}));
+    let hash = fnv64(template.to_string().as_bytes()).to_string();
+    for key in owned(state, "", "pods", &ns, &uid) {
+        let same = state.get(&key).is_some_and(|e| {
+            e.object.pointer("/metadata/annotations/sealer.io~1template-hash").and_then(Value::as_str)
+                == Some(hash.as_str())
+        });
+        if !names.contains(&key.name) || !same {
+            state.remove_cascade(&key);
+        }
+    }
+    for name in names {
+        let key = Key::new("", "pods", &ns, name);
+        if state.get(&key).is_some() {
+            continue;
+        }
+        let mut meta = template.get("metadata").cloned().unwrap_or(json!({}));
+        meta["name"] = json!(name);
+        meta["namespace"] = json!(ns);
+        meta["uid"] = json!(new_uid());
+        meta["creationTimestamp"] = json!(now_rfc3339());
+        meta["ownerReferences"] = json!([owner_ref(owner, api_version, kind)]);
+        meta["annotations"]["sealer.io/template-hash"] = json!(hash);
+        let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                             "spec": template.get("spec").cloned().unwrap_or(json!({}))});
+        pod["spec"]["nodeName"] = json!(NODE_NAME);
+        let ip = state.allocate_ip().replace("10.96.", "10.244.");
+        pod["status"] = pod_status(&pod["spec"], done, &ip);
+        state.put(key, pod, true);
+    }
+}
+
+fn pod_names(prefix: &str, n: i64, ordinal: bool) -> Vec<String> {
+    (0..n.clamp(0, 64))
+        .map(|i| {
+            if ordinal {
+                format!("{prefix}-{i}")
+            } else {
+                format!("{prefix}-{}", name_suffix(fnv64(format!("{prefix}/{i}").as_bytes())))
+            }
+        })
+        .collect()
+}
+
+/// Bring the objects a workload controller owns in line with a just-stored object.
+pub fn reconcile(state: &mut State, rt: &ResourceType, obj: &Value) {
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let n = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+    let av = rt.api_version();
+    match (rt.group.as_str(), rt.kind.as_str()) {
+        ("apps", "Deployment") => reconcile_deployment(state, obj, &name, n),
+        ("apps", "ReplicaSet") | ("", "ReplicationController") => {
+            sync_pods(state, obj, &av, &rt.kind, &pod_names(&name, n, false), false)
+        }
+        ("apps", "StatefulSet") => sync_pods(state, obj, &av, &rt.kind, &pod_names(&name, n, true), false),
+        ("apps", "DaemonSet") => sync_pods(state, obj, &av, &rt.kind, &pod_names(&name, 1, false), false),
+        ("batch", "Job") => sync_pods(state, obj, &av, &rt.kind, &pod_names(&name, 1, false), true),
+        _ => {}
+    }
+}
+
+fn reconcile_deployment(state: &mut State, obj: &Value, name: &str, n: i64) {
+    let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+    let uid = obj["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let hash = template_hash(obj);
+    let rs_name = format!("{name}-{hash}");
+    for key in owned(state, "apps", "replicasets", &ns, &uid) {
+        if key.name != rs_name {
+            state.remove_cascade(&key);
+        }
+    }
+    let key = Key::new("apps", "replicasets", &ns, &rs_name);
+    let mut template = obj.pointer("/spec/template").cloned().unwrap_or(json!({}));
+    template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+    let mut selector = obj.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+    selector["matchLabels"]["pod-template-hash"] = json!(hash);
+    let (rs_uid, created) = match state.get(&key) {
+        Some(e) => (e.object["metadata"]["uid"].clone(), e.object["metadata"]["creationTimestamp"].clone()),
+        None => (json!(new_uid()), json!(now_rfc3339())),
+    };
+    let mut rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": rs_name, "namespace": ns, "uid": rs_uid, "creationTimestamp": created,
+                     "generation": 1, "labels": template["metadata"]["labels"].clone(),
+                     "ownerReferences": [owner_ref(obj, "apps/v1", "Deployment")]},
+        "spec": {"replicas": n, "selector": selector, "template": template}});
+    rs["status"] = json!({"observedGeneration": 1, "replicas": n, "fullyLabeledReplicas": n,
+                          "readyReplicas": n, "availableReplicas": n});
+    let stored = state.put(key, rs, true);
+    sync_pods(state, &stored, "apps/v1", "ReplicaSet", &pod_names(&rs_name, n, false), false);
+}
+
+/// The objects every fresh cluster has: namespaces, their default service accounts, the node and
+/// the `kubernetes` service.
+pub fn bootstrap(state: &mut State, kube_version: &str) {
+    for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        let mut obj = json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": ns, "uid": new_uid(), "creationTimestamp": now_rfc3339()}});
+        if let Some(rt) = state.registry.find("", "v1", "namespaces") {
+            prepare(state, &rt, &mut obj);
+        }
+        state.put(Key::new("", "namespaces", "", ns), obj, true);
+        namespace_created(state, ns);
+    }
+    let now = now_rfc3339();
+    let node = json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": NODE_NAME, "uid": new_uid(), "creationTimestamp": now,
+            "labels": {"kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux",
+                       "kubernetes.io/arch": "amd64", "node-role.kubernetes.io/control-plane": ""}},
+        "spec": {"podCIDR": "10.244.0.0/24"},
+        "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status", "lastHeartbeatTime": now,
+                    "lastTransitionTime": now}],
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": NODE_NAME}],
+            "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"},
+            "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"},
+            "nodeInfo": {"kubeletVersion": kube_version, "kubeProxyVersion": kube_version,
+                "containerRuntimeVersion": "containerd://1.7.0", "operatingSystem": "linux",
+                "architecture": "amd64", "osImage": "sealer build cluster", "kernelVersion": "",
+                "machineID": "", "systemUUID": "", "bootID": ""}}});
+    state.put(Key::new("", "nodes", "", NODE_NAME), node, true);
+    let svc = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "kubernetes", "namespace": "default", "uid": new_uid(),
+                     "creationTimestamp": now_rfc3339(), "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"],
+                 "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
+        "status": {"loadBalancer": {}}});
+    state.put(Key::new("", "services", "default", "kubernetes"), svc, true);
+}
+
+/// A namespace gets its `default` service account.
+pub fn namespace_created(state: &mut State, ns: &str) {
+    let key = Key::new("", "serviceaccounts", ns, "default");
+    if state.get(&key).is_none() {
+        let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": ns, "uid": new_uid(), "creationTimestamp": now_rfc3339()}});
+        state.put(key, sa, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apiserver::store::Store;
+
+    #[test]
+    fn deployment_gets_ready_status_replicaset_and_pods() {
+        let store = Store::new();
+        let mut s = store.lock();
+        bootstrap(&mut s, "v1.32.0");
+        let rt = s.registry.find("apps", "v1", "deployments").unwrap();
+        let mut d = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"default",
+            "uid":"u-d","generation":1},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},
+            "template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}}});
+        prepare(&mut s, &rt, &mut d);
+        assert_eq!(d["status"]["readyReplicas"], 2);
+        assert_eq!(d["status"]["conditions"][0]["type"], "Available");
+        let stored = s.put(Key::new("apps", "deployments", "default", "web"), d, false);
+        reconcile(&mut s, &rt, &stored);
+        let pods = s.list("", "pods", Some("default"));
+        assert_eq!(pods.len(), 2);
+        assert_eq!(pods[0]["status"]["phase"], "Running");
+        assert_eq!(pods[0]["status"]["containerStatuses"][0]["image"], "nginx");
+        assert_eq!(s.list("apps", "replicasets", Some("default")).len(), 1);
+        // Scaling down removes a pod; deleting the deployment removes everything it owns.
+        let mut d2 = (*stored).clone();
+        d2["spec"]["replicas"] = json!(1);
+        let stored = s.put(Key::new("apps", "deployments", "default", "web"), d2, false);
+        reconcile(&mut s, &rt, &stored);
+        assert_eq!(s.list("", "pods", Some("default")).len(), 1);
+        s.remove_cascade(&Key::new("apps", "deployments", "default", "web"));
+        assert!(s.list("", "pods", Some("default")).is_empty());
+        assert!(s.list("apps", "replicasets", Some("default")).is_empty());
+    }
+
+    #[test]
+    fn secret_string_data_becomes_data() {
+        let store = Store::new();
+        let mut s = store.lock();
+        let rt = s.registry.find("", "v1", "secrets").unwrap();
+        let mut o = json!({"metadata":{"name":"s"},"stringData":{"k":"hello"}});
+        prepare(&mut s, &rt, &mut o);
+        assert_eq!(o["data"]["k"], "aGVsbG8=");
+        assert_eq!(o["type"], "Opaque");
+        assert!(o.get("stringData").is_none());
+    }
+}

@@ -1,0 +1,318 @@
+//! The four patch flavours: JSON patch (RFC 6902), JSON merge patch (RFC 7386), strategic merge
+//! patch (approximated: merge, with lists of known keyed items merged by their key and the
+//! `$patch` / `$retainKeys` / `$deleteFromPrimitiveList` / `$setElementOrder` directives), and
+//! server-side apply (merge of the applied configuration; fields this manager applied before and
+//! dropped now are removed).
+
+use serde_json::{Map, Value};
+
+/// RFC 6902.
+pub fn json_patch(doc: &Value, ops: &Value) -> Result<Value, String> {
+    let ops = ops
+        .as_array()
+        .ok_or("json patch must be a list of operations")?;
+    let mut doc = doc.clone();
+    for op in ops {
+        let kind = op["op"].as_str().ok_or("json patch operation without \"op\"")?;
+        let path = op["path"].as_str().ok_or("json patch operation without \"path\"")?;
+        match kind {
+            "add" => add(&mut doc, path, op["value"].clone())?,
+            "remove" => {
+                remove(&mut doc, path)?;
+            }
+            "replace" => {
+                remove(&mut doc, path)?;
+                add(&mut doc, path, op["value"].clone())?;
+            }
+            "move" | "copy" => {
+                let from = op["from"].as_str().ok_or("json patch move/copy without \"from\"")?;
+                let v = if kind == "move" {
+                    remove(&mut doc, from)?
+                } else {
+                    doc.pointer(from)
+                        .cloned()
+                        .ok_or_else(|| format!("json patch: missing value at {from}"))?
+                };
+                add(&mut doc, path, v)?;
+            }
+            "test" => {
+                if doc.pointer(path) != Some(&op["value"]) {
+                    return Err(format!("json patch test failed at {path}"));
+                }
+            }
+            other => return Err(format!("unknown json patch operation {other:?}")),
+        }
+    }
+    Ok(doc)
+}
+
+fn unescape(seg: &str) -> String {
+    seg.replace("~1", "/").replace("~0", "~")
+}
+
+fn split_parent(path: &str) -> Result<(&str, String), String> {
+    let idx = path
+        .rfind('/')
+        .ok_or_else(|| format!("invalid json pointer {path:?}"))?;
+    Ok((&path[..idx], unescape(&path[idx + 1..])))
+}
+
+fn add(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    if path.is_empty() {
+        *doc = value;
+        return Ok(());
+    }
+    let (parent, last) = split_parent(path)?;
+    let target = doc
+        .pointer_mut(parent)
+        .ok_or_else(|| format!("json patch: missing parent of {path}"))?;
+    match target {
+        Value::Object(m) => {
+            m.insert(last, value);
+            Ok(())
+        }
+        Value::Array(a) => {
+            if last == "-" {
+                a.push(value);
+                return Ok(());
+            }
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("json patch: bad index in {path}"))?;
+            if i > a.len() {
+                return Err(format!("json patch: index out of range in {path}"));
+            }
+            a.insert(i, value);
+            Ok(())
+        }
+        _ => Err(format!("json patch: parent of {path} is not a container")),
+    }
+}
+
+fn remove(doc: &mut Value, path: &str) -> Result<Value, String> {
+    let (parent, last) = split_parent(path)?;
+    let target = doc
+        .pointer_mut(parent)
+        .ok_or_else(|| format!("json patch: missing parent of {path}"))?;
+    let removed = match target {
+        Value::Object(m) => m.remove(&last),
+        Value::Array(a) => match last.parse::<usize>() {
+            Ok(i) if i < a.len() => Some(a.remove(i)),
+            _ => None,
+        },
+        _ => None,
+    };
+    removed.ok_or_else(|| format!("json patch: nothing to remove at {path}"))
+}
+
+/// RFC 7386.
+pub fn merge_patch(target: &Value, patch: &Value) -> Value {
+    let Value::Object(p) = patch else {
+        return patch.clone();
+    };
+    let mut out = match target {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    for (k, v) in p {
+        if v.is_null() {
+            out.remove(k);
+        } else {
+            let merged = merge_patch(out.get(k).unwrap_or(&Value::Null), v);
+            out.insert(k.clone(), merged);
+        }
+    }
+    Value::Object(out)
+}
+
+/// The merge key of a keyed list, by field name (the `patchMergeKey` tags of the core types).
+fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
+    let has = |k: &str| items.iter().all(|i| i.get(k).is_some());
+    match field {
+        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env"
+        | "imagePullSecrets" | "secrets" | "resourceClaims" => Some("name"),
+        "volumeMounts" => Some("mountPath"),
+        "volumeDevices" => Some("devicePath"),
+        "hostAliases" => Some("ip"),
+        "conditions" => Some("type"),
+        "ports" if has("containerPort") => Some("containerPort"),
+        "ports" if has("port") => Some("port"),
+        _ => None,
+    }
+}
+
+/// Strategic merge patch, approximated.
+pub fn strategic_merge(target: &Value, patch: &Value) -> Value {
+    smp(target, patch)
+}
+
+fn smp(target: &Value, patch: &Value) -> Value {
+    let Value::Object(p) = patch else {
+        return patch.clone();
+    };
+    if p.get("$patch").and_then(Value::as_str) == Some("replace") {
+        let mut m = p.clone();
+        m.remove("$patch");
+        return Value::Object(m);
+    }
+    let mut out = match target {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    if let Some(keep) = p.get("$retainKeys").and_then(Value::as_array) {
+        let keep: Vec<&str> = keep.iter().filter_map(Value::as_str).collect();
+        out.retain(|k, _| keep.contains(&k.as_str()));
+    }
+    for (k, v) in p {
+        if k.starts_with("$setElementOrder/") || k == "$retainKeys" || k == "$patch" {
+            continue;
+        }
+        if let Some(list) = k.strip_prefix("$deleteFromPrimitiveList/") {
+            if let (Some(Value::Array(cur)), Some(del)) = (out.get_mut(list), v.as_array()) {
+                cur.retain(|x| !del.contains(x));
+            }
+            continue;
+        }
+        if v.is_null() {
+            out.remove(k);
+            continue;
+        }
+        let merged = match (out.get(k), v) {
+            (Some(Value::Array(cur)), Value::Array(new)) => merge_list(k, cur, new),
+            (Some(cur), Value::Object(_)) => smp(cur, v),
+            (None, Value::Object(_)) => smp(&Value::Null, v),
+            (None, Value::Array(new)) => merge_list(k, &[], new),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), merged);
+    }
+    Value::Object(out)
+}
+
+fn strip_directives(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !k.starts_with('$'))
+                .map(|(k, v)| (k.clone(), strip_directives(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn merge_list(field: &str, cur: &[Value], new: &[Value]) -> Value {
+    if field == "finalizers" {
+        let mut out = cur.to_vec();
+        for v in new {
+            if !out.contains(v) {
+                out.push(v.clone());
+            }
+        }
+        return Value::Array(out);
+    }
+    if new.iter().any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace")) {
+        return Value::Array(
+            new.iter()
+                .filter(|i| i.get("$patch").is_none())
+                .map(strip_directives)
+                .collect(),
+        );
+    }
+    let Some(key) = merge_key(field, new) else {
+        return Value::Array(new.iter().map(strip_directives).collect());
+    };
+    let mut out = cur.to_vec();
+    for item in new {
+        let id = item.get(key);
+        let pos = out.iter().position(|c| c.get(key) == id && id.is_some());
+        let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
+        match (pos, delete) {
+            (Some(i), true) => {
+                out.remove(i);
+            }
+            (Some(i), false) => out[i] = smp(&out[i], item),
+            (None, true) => {}
+            (None, false) => out.push(strip_directives(item)),
+        }
+    }
+    Value::Array(out)
+}
+
+/// Server-side apply: remove what this manager applied before and no longer applies, then merge.
+pub fn server_side_apply(existing: &Value, previous: Option<&Value>, applied: &Value) -> Value {
+    let mut base = existing.clone();
+    if let Some(prev) = previous {
+        prune_dropped(&mut base, prev, applied);
+    }
+    strategic_merge(&base, applied)
+}
+
+fn prune_dropped(target: &mut Value, prev: &Value, new: &Value) {
+    let (Value::Object(t), Value::Object(p)) = (target, prev) else {
+        return;
+    };
+    for (k, pv) in p {
+        match new.get(k) {
+            None => {
+                t.remove(k);
+            }
+            Some(nv) if pv.is_object() && nv.is_object() => {
+                if let Some(tv) = t.get_mut(k) {
+                    prune_dropped(tv, pv, nv);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_patch_ops() {
+        let d = json!({"a":{"b":[1,2]},"c":1});
+        let p = json!([{"op":"add","path":"/a/b/-","value":3},{"op":"remove","path":"/c"},
+            {"op":"replace","path":"/a/b/0","value":9},{"op":"copy","from":"/a/b","path":"/d"},
+            {"op":"test","path":"/d/2","value":3},{"op":"add","path":"/a/x~1y","value":true}]);
+        let out = json_patch(&d, &p).unwrap();
+        assert_eq!(out, json!({"a":{"b":[9,2,3],"x/y":true},"d":[9,2,3]}));
+        assert!(json_patch(&d, &json!([{"op":"remove","path":"/zz"}])).is_err());
+        assert!(json_patch(&d, &json!([{"op":"test","path":"/c","value":2}])).is_err());
+    }
+
+    #[test]
+    fn merge_patch_rfc7386() {
+        let t = json!({"a":"b","c":{"d":"e","f":"g"},"l":[1,2]});
+        let p = json!({"a":"z","c":{"f":null},"l":[3]});
+        assert_eq!(merge_patch(&t, &p), json!({"a":"z","c":{"d":"e"},"l":[3]}));
+    }
+
+    #[test]
+    fn strategic_merges_containers_by_name() {
+        let t = json!({"spec":{"containers":[{"name":"a","image":"x:1"},{"name":"b","image":"y:1"}],
+            "finalizers":["f1"]}});
+        let p = json!({"spec":{"$setElementOrder/containers":[{"name":"a"},{"name":"b"}],
+            "containers":[{"name":"b","image":"y:2"},{"name":"a","$patch":"delete"},{"name":"c","image":"z"}],
+            "finalizers":["f2"]}});
+        let out = strategic_merge(&t, &p);
+        assert_eq!(out["spec"]["containers"], json!([{"name":"b","image":"y:2"},{"name":"c","image":"z"}]));
+        assert_eq!(out["spec"]["finalizers"], json!(["f1","f2"]));
+        let r = strategic_merge(&t, &json!({"spec":{"$patch":"replace","x":1}}));
+        assert_eq!(r, json!({"spec":{"x":1}}));
+        let d = strategic_merge(&json!({"args":["a","b"]}), &json!({"$deleteFromPrimitiveList/args":["a"]}));
+        assert_eq!(d, json!({"args":["b"]}));
+    }
+
+    #[test]
+    fn apply_prunes_dropped_fields() {
+        let existing = json!({"metadata":{"labels":{"a":"1","b":"2","other":"x"}},"data":{"k":"v"}});
+        let prev = json!({"metadata":{"labels":{"a":"1","b":"2"}},"data":{"k":"v"}});
+        let applied = json!({"metadata":{"labels":{"a":"1"}},"data":{"k":"w"}});
+        let out = server_side_apply(&existing, Some(&prev), &applied);
+        assert_eq!(out, json!({"metadata":{"labels":{"a":"1","other":"x"}},"data":{"k":"w"}}));
+    }
+}

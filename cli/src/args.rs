@@ -1,0 +1,147 @@
+//! Command-line definitions (clap derive).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sealer",
+    version,
+    about = "Build, share and run Kubernetes cluster images",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Store directory (an OCI image layout). Default: /var/lib/sealer as root, else the XDG
+    /// data directory.
+    #[arg(long, global = true, env = "SEALER_ROOT")]
+    pub root: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a cluster image from a Kubefile and a context directory.
+    Build(BuildArgs),
+    /// List images in the store.
+    Images {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an image's manifest, config and sealer metadata as JSON.
+    Inspect { name: String },
+    /// Give an image another name.
+    Tag { source: String, target: String },
+    /// Remove image names (blobs go with `prune`).
+    Rmi {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Write images into one OCI archive.
+    Save {
+        /// Output file (`-` for stdout).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Compress the whole archive (default for `.tar.zst` files).
+        #[arg(long, value_enum)]
+        compress: Option<ArchiveCompress>,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Load images from an OCI archive written by `save`.
+    Load {
+        #[arg(short, long)]
+        input: PathBuf,
+    },
+    /// Remove the build cache and every blob no image uses.
+    Prune {
+        /// Keep the build cache; remove only unreferenced blobs.
+        #[arg(long)]
+        keep_cache: bool,
+    },
+    /// Verify the store: every blob re-hashed, every image complete.
+    Fsck,
+    /// Print version information.
+    Version,
+    /// Print shell completions.
+    Completion { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ArchiveCompress {
+    None,
+    Zstd,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LayerCompression {
+    Zstd,
+    Gzip,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ProgressMode {
+    Auto,
+    Tty,
+    Plain,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Kubefile path (default: CONTEXT/Kubefile).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// Image name.
+    #[arg(short = 't', long = "tag", required_unless_present = "print_graph")]
+    pub tag: Option<String>,
+    /// Build arguments K=V.
+    #[arg(long = "build-arg", value_name = "K=V")]
+    pub build_args: Vec<String>,
+    /// Config labels K=V.
+    #[arg(long = "label", value_name = "K=V")]
+    pub labels: Vec<String>,
+    /// Manifest annotations K=V.
+    #[arg(long = "annotation", value_name = "K=V")]
+    pub annotations: Vec<String>,
+    /// kube-installer or app-installer.
+    #[arg(long = "type", default_value = "kube-installer")]
+    pub image_type: String,
+    /// Target platform, e.g. linux/amd64.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Do not use the build cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Layer compression.
+    #[arg(long, value_enum, default_value = "zstd")]
+    pub compression: LayerCompression,
+    /// Progress output: auto (bars on a TTY, plain otherwise), tty, plain, json.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressMode,
+    /// Print the build graph as JSON and stop.
+    #[arg(long)]
+    pub print_graph: bool,
+    /// Steps that may run at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Build context directory.
+    #[arg(default_value = ".")]
+    pub context: PathBuf,
+}
+
+/// Split `K=V` pairs; the error names the bad argument.
+pub fn parse_pairs(
+    flag: &str,
+    pairs: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    pairs
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(format!("{flag} {p:?}: expected KEY=VALUE")),
+        })
+        .collect()
+}

@@ -1,0 +1,78 @@
+//! The `sealer` binary: argument parsing, dispatch, and error reporting.
+
+mod adapters;
+mod args;
+mod build;
+mod fetch;
+mod images;
+mod snapshots;
+
+mod progress;
+
+use args::{Cli, Command};
+use clap::{CommandFactory, Parser};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn default_root() -> PathBuf {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let is_root = unsafe { libc::geteuid() } == 0;
+    if is_root {
+        return PathBuf::from("/var/lib/sealer");
+    }
+    if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(data).join("sealer");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    PathBuf::from(home).join(".local/share/sealer")
+}
+
+fn main() -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let root = cli.root.clone().unwrap_or_else(default_root);
+    let result = match cli.command {
+        Command::Build(args) => build::run(&root, args),
+        Command::Images { json } => images::images(&root, json),
+        Command::Inspect { name } => images::inspect(&root, &name),
+        Command::Tag { source, target } => images::tag(&root, &source, &target),
+        Command::Rmi { names } => images::rmi(&root, &names),
+        Command::Save {
+            output,
+            compress,
+            names,
+        } => images::save_cmd(&root, &output, compress, &names),
+        Command::Load { input } => images::load_cmd(&root, &input),
+        Command::Prune { keep_cache } => images::prune(&root, keep_cache),
+        Command::Fsck => images::fsck(&root),
+        Command::Version => {
+            println!("sealer {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Completion { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "sealer", &mut std::io::stdout());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Kubefile diagnostics get miette's source view; everything else the error chain.
+fn report(err: &anyhow::Error) {
+    if let Some(kf) = err.downcast_ref::<build::KubefileError>() {
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+        let mut out = String::new();
+        if handler.render_report(&mut out, &kf.0).is_ok() {
+            eprint!("{out}");
+            return;
+        }
+    }
+    eprintln!("error: {err:#}");
+}

@@ -1,0 +1,3 @@
+#!/bin/bash
+set -e
+kubectl apply -f config/settings.yaml

@@ -1,0 +1,9 @@
+mod errors;
+mod expansion;
+mod fixtures;
+mod helpers;
+mod instructions;
+mod kubeversion;
+mod lexing;
+mod robustness;
+mod syntax_errors;

@@ -1,0 +1,170 @@
+//! Read an OCI archive (plain, gzip or zstd) into the store. Every blob goes through a
+//! verifying BlobWriter; tags are set in one index update only once every image is complete.
+
+use std::io::{BufReader, Cursor, Read};
+
+use oci_spec::image::Descriptor;
+
+use super::{CONTAINERD_IMAGE_NAME, INDEX_LIMIT};
+use crate::digest::parse_sha256;
+use crate::error::StoreError;
+use crate::reference;
+use crate::store::Store;
+use crate::store::index::REF_NAME;
+use crate::walk::walk;
+
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const IO_BUFFER: usize = 1 << 20;
+
+/// Load an OCI archive; returns the (normalized) names tagged. A corrupt or truncated
+/// archive leaves no tag behind (already ingested blobs are orphans for the next prune).
+pub fn load(store: &Store, input: impl Read) -> Result<Vec<String>, StoreError> {
+    let _lease = store.lease()?;
+    let mut input = input;
+    let head = read_head(&mut input, 4)?;
+    let buffered = BufReader::with_capacity(IO_BUFFER, Cursor::new(head.clone()).chain(input));
+    let reader: Box<dyn Read> = if head.starts_with(&ZSTD_MAGIC) {
+        Box::new(
+            zstd::Decoder::with_buffer(buffered)
+                .map_err(|e| StoreError::io("zstd decoder", "archive input", e))?,
+        )
+    } else if head.starts_with(&GZIP_MAGIC) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    let contents = ingest(store, reader)?;
+    let Some(index) = contents.index else {
+        let hint = if contents.saw_docker_manifest {
+            " (this looks like a docker-archive; only OCI archives are supported)"
+        } else {
+            ""
+        };
+        return Err(StoreError::archive(format!("no index.json found{hint}")));
+    };
+    let tags = named_entries(&index)?;
+    for (name, desc) in &tags {
+        let w = walk(store, std::slice::from_ref(desc), false);
+        if !w.missing.is_empty() || !w.damage.is_empty() {
+            let mut missing = w.missing;
+            missing.extend(w.damage);
+            return Err(StoreError::IncompleteImage {
+                name: name.clone(),
+                missing,
+            });
+        }
+    }
+    store.set_tags(&tags)?;
+    Ok(tags.into_iter().map(|(n, _)| n).collect())
+}
+
+/// The first `n` bytes (fewer only at end of input), for magic-number detection.
+fn read_head(r: &mut impl Read, n: usize) -> Result<Vec<u8>, StoreError> {
+    let mut head = Vec::with_capacity(n);
+    r.take(n as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| StoreError::io("read", "archive input", e))?;
+    Ok(head)
+}
+
+#[derive(Default)]
+struct Contents {
+    index: Option<Vec<u8>>,
+    saw_docker_manifest: bool,
+}
+
+fn ingest(store: &Store, reader: impl Read) -> Result<Contents, StoreError> {
+    let tar_err = |e| StoreError::io("read tar", "archive input", e);
+    let mut archive = tar::Archive::new(reader);
+    let mut contents = Contents::default();
+    for entry in archive.entries().map_err(tar_err)? {
+        let mut entry = entry.map_err(tar_err)?;
+        let kind = entry.header().entry_type();
+        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+            continue;
+        }
+        let raw_path = entry
+            .path()
+            .map_err(tar_err)?
+            .to_string_lossy()
+            .into_owned();
+        let path = raw_path.trim_start_matches("./").trim_start_matches('/');
+        match path {
+            "oci-layout" => check_layout(&read_small(&mut entry, 4096, path)?)?,
+            "index.json" => contents.index = Some(read_small(&mut entry, INDEX_LIMIT, path)?),
+            "manifest.json" => contents.saw_docker_manifest = true,
+            p => {
+                if let Some(hex) = p.strip_prefix("blobs/sha256/") {
+                    ingest_blob(store, &mut entry, hex)?;
+                }
+            }
+        }
+    }
+    Ok(contents)
+}
+
+fn read_small(r: &mut impl Read, limit: u64, what: &str) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::new();
+    r.take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| StoreError::io("read", what, e))?;
+    if out.len() as u64 > limit {
+        return Err(StoreError::archive(format!(
+            "{what} is larger than {limit} bytes"
+        )));
+    }
+    Ok(out)
+}
+
+fn check_layout(bytes: &[u8]) -> Result<(), StoreError> {
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| StoreError::json("archive oci-layout", e))?;
+    match v.get("imageLayoutVersion").and_then(|v| v.as_str()) {
+        Some("1.0.0") => Ok(()),
+        other => Err(StoreError::archive(format!(
+            "unsupported imageLayoutVersion {other:?} in oci-layout"
+        ))),
+    }
+}
+
+fn ingest_blob(store: &Store, entry: &mut impl Read, hex: &str) -> Result<(), StoreError> {
+    let expected = parse_sha256(&format!("sha256:{hex}"))
+        .map_err(|_| StoreError::archive(format!("bad blob name blobs/sha256/{hex}")))?;
+    if store.has_blob(&expected) {
+        return Ok(());
+    }
+    let mut w = store.blob_writer()?;
+    std::io::copy(entry, &mut w)
+        .map_err(|e| StoreError::io("read blob from archive", format!("blobs/sha256/{hex}"), e))?;
+    w.finish(Some(&expected))?;
+    Ok(())
+}
+
+/// (normalized name, descriptor) for every named index entry.
+fn named_entries(index: &[u8]) -> Result<Vec<(String, Descriptor)>, StoreError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(index).map_err(|e| StoreError::json("archive index.json", e))?;
+    let items = value
+        .get("manifests")
+        .and_then(|m| m.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let desc: Descriptor = serde_json::from_value(item)
+            .map_err(|e| StoreError::json(format!("archive index.json manifests[{i}]"), e))?;
+        let ann = desc.annotations().clone().unwrap_or_default();
+        let Some(name) = ann.get(CONTAINERD_IMAGE_NAME).or_else(|| ann.get(REF_NAME)) else {
+            continue;
+        };
+        let name = reference::normalize(name)?;
+        out.push((name, desc));
+    }
+    if out.is_empty() {
+        return Err(StoreError::archive(
+            "index.json has no named image (no org.opencontainers.image.ref.name annotation)",
+        ));
+    }
+    Ok(out)
+}

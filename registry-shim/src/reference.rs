@@ -1,0 +1,268 @@
+//! Image references (`[domain/]path[:tag][@digest]`) with Docker's normalization.
+//!
+//! A private minimal parser: `sealer_image_cache` has no `reference` module yet. It follows
+//! distribution's grammar: the first path component is a domain when it contains `.` or `:`
+//! or is `localhost`; otherwise the domain is `docker.io` and single-component paths get
+//! `library/`.
+
+use std::fmt;
+
+use crate::digest::Digest;
+
+/// Docker Hub's canonical domain.
+pub const DOCKER_HUB: &str = "docker.io";
+
+/// A fully qualified image reference.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ImageReference {
+    /// Registry domain, `host[:port]`, e.g. `docker.io`, `127.0.0.1:5000`.
+    pub domain: String,
+    /// Repository path inside the registry, e.g. `library/nginx`.
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<Digest>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid image reference `{input}`: {reason}")]
+pub struct ReferenceError {
+    pub input: String,
+    pub reason: String,
+}
+
+impl ImageReference {
+    /// Parse and normalize; a reference with neither tag nor digest gets tag `latest`.
+    pub fn parse(input: &str) -> Result<Self, ReferenceError> {
+        let err = |reason: &str| ReferenceError {
+            input: input.to_string(),
+            reason: reason.to_string(),
+        };
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(err("empty reference"));
+        }
+        let (rest, digest) = match s.split_once('@') {
+            Some((name, d)) => (
+                name,
+                Some(Digest::parse(d).map_err(|e| err(&e.to_string()))?),
+            ),
+            None => (s, None),
+        };
+        // A tag is after the last ':' that follows the last '/'.
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+            None => (rest, None),
+        };
+        if let Some(t) = tag {
+            if !valid_tag(t) {
+                return Err(err(&format!("invalid tag `{t}`")));
+            }
+        }
+        let (domain, repository) = split_domain(name);
+        if domain.is_empty() || !valid_domain(&domain) {
+            return Err(err(&format!("invalid registry domain `{domain}`")));
+        }
+        if !valid_repository(&repository) {
+            return Err(err(&format!(
+                "invalid repository `{repository}`: use lowercase letters, digits and separators"
+            )));
+        }
+        let tag = match (tag, &digest) {
+            (Some(t), _) => Some(t.to_string()),
+            (None, None) => Some("latest".to_string()),
+            (None, Some(_)) => None,
+        };
+        Ok(Self {
+            domain,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// The digest if pinned, else the tag: what goes after `/manifests/`.
+    pub fn reference(&self) -> String {
+        match (&self.digest, &self.tag) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.clone(),
+            (None, None) => "latest".to_string(),
+        }
+    }
+
+    /// `domain/repository`, without tag or digest.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.domain, self.repository)
+    }
+
+    /// The repository path inside a distribution layout: `<domain>/<repository>`, with the
+    /// port separator `:` written as `_` (distribution does not allow `:` in names).
+    pub fn layout_repo(&self) -> String {
+        layout_repo(&self.domain, &self.repository)
+    }
+
+    /// The same reference with a digest pin (tag kept).
+    pub fn with_digest(&self, digest: Digest) -> Self {
+        Self {
+            digest: Some(digest),
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for ImageReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.domain, self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Layout repository path for a registry domain and repository.
+pub fn layout_repo(domain: &str, repository: &str) -> String {
+    format!("{}/{}", domain_dir(domain), repository)
+}
+
+/// A registry domain as one path component of a layout repository (`:` → `_`).
+pub fn domain_dir(domain: &str) -> String {
+    normalize_domain(domain).replace(':', "_")
+}
+
+/// `index.docker.io`/`registry-1.docker.io` → `docker.io`; lowercase.
+pub fn normalize_domain(domain: &str) -> String {
+    let d = domain.to_ascii_lowercase();
+    match d.as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            DOCKER_HUB.to_string()
+        }
+        _ => d,
+    }
+}
+
+/// Whether a path component looks like a registry domain.
+pub fn looks_like_domain(component: &str) -> bool {
+    component.contains('.') || component.contains(':') || component == "localhost"
+}
+
+fn split_domain(name: &str) -> (String, String) {
+    match name.split_once('/') {
+        Some((first, rest)) if looks_like_domain(first) => {
+            let domain = normalize_domain(first);
+            let repo = if domain == DOCKER_HUB && !rest.contains('/') {
+                format!("library/{rest}")
+            } else {
+                rest.to_string()
+            };
+            (domain, repo)
+        }
+        _ if !name.contains('/') => (DOCKER_HUB.to_string(), format!("library/{name}")),
+        _ => (DOCKER_HUB.to_string(), name.to_string()),
+    }
+}
+
+fn valid_tag(t: &str) -> bool {
+    let b = t.as_bytes();
+    !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+fn valid_domain(d: &str) -> bool {
+    let (host, port) = match d.rsplit_once(':') {
+        Some((h, p)) if !h.contains(']') || h.ends_with(']') => (h, Some(p)),
+        _ => (d, None),
+    };
+    let host_ok = if host.starts_with('[') && host.ends_with(']') {
+        host.len() > 2
+    } else {
+        !host.is_empty()
+            && host
+                .split('.')
+                .all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
+    };
+    host_ok && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// Distribution's repository name grammar: `/`-separated components of lowercase
+/// alphanumerics joined by `.`, `_`, `__` or runs of `-`.
+pub fn valid_repository(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 255 && name.split('/').all(valid_component)
+}
+
+fn valid_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    if b.is_empty() || !is_alnum(b[0]) || !is_alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if is_alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !is_alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &c[start..i];
+        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+fn is_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> ImageReference {
+        ImageReference::parse(s).unwrap()
+    }
+
+    #[test]
+    fn normalizes_docker_hub() {
+        let r = p("nginx");
+        assert_eq!(r.to_string(), "docker.io/library/nginx:latest");
+        assert_eq!(p("index.docker.io/nginx:1.25").to_string(), "docker.io/library/nginx:1.25");
+        assert_eq!(p("bitnami/redis:7").name(), "docker.io/bitnami/redis");
+        assert_eq!(r.layout_repo(), "docker.io/library/nginx");
+    }
+
+    #[test]
+    fn domains_ports_and_digests() {
+        let d = Digest::of(b"x");
+        let r = p(&format!("127.0.0.1:5000/test/bb:v1@{d}"));
+        assert_eq!(r.domain, "127.0.0.1:5000");
+        assert_eq!(r.repository, "test/bb");
+        assert_eq!(r.tag.as_deref(), Some("v1"));
+        assert_eq!(r.digest, Some(d.clone()));
+        assert_eq!(r.reference(), d.to_string());
+        assert_eq!(r.layout_repo(), "127.0.0.1_5000/test/bb");
+        let r = p("localhost/x/y");
+        assert_eq!((r.domain.as_str(), r.tag.as_deref()), ("localhost", Some("latest")));
+        assert_eq!(p("quay.io/x/y:1").layout_repo(), "quay.io/x/y");
+        assert_eq!(p("registry.k8s.io/pause:3.9").repository, "pause");
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        for bad in ["", "UPPER/x", "a//b", "x:", "x:-bad", "x@sha256:12", "a/b_/c", "quay.io/"] {
+            assert!(ImageReference::parse(bad).is_err(), "{bad}");
+        }
+        assert!(valid_repository("a__b/c-d--e/f.g"));
+        assert!(!valid_repository("a___b"));
+    }
+}

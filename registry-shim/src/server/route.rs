@@ -1,0 +1,98 @@
+//! Parse the part of a `/v2/...` path after `/v2/` into an endpoint. Repository names have
+//! any number of `/`-separated components, so the endpoint is found from the right.
+
+use crate::reference::valid_repository;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    Ping,
+    Catalog,
+    Tags { name: String },
+    Manifest { name: String, reference: String },
+    Blob { name: String, digest: String },
+    UploadStart { name: String },
+    Upload { name: String, id: String },
+}
+
+/// `None` when the path is no distribution endpoint or the name is invalid.
+pub fn parse(rest: &str) -> Option<Route> {
+    let rest = rest.trim_start_matches('/');
+    if rest.is_empty() {
+        return Some(Route::Ping);
+    }
+    if rest == "_catalog" {
+        return Some(Route::Catalog);
+    }
+    let named = |name: &str| valid_repository(name).then(|| name.to_string());
+    if let Some(name) = rest.strip_suffix("/tags/list") {
+        return Some(Route::Tags { name: named(name)? });
+    }
+    if let Some(name) = rest
+        .strip_suffix("/blobs/uploads/")
+        .or_else(|| rest.strip_suffix("/blobs/uploads"))
+    {
+        return Some(Route::UploadStart { name: named(name)? });
+    }
+    if let Some((name, id)) = rest.rsplit_once("/blobs/uploads/") {
+        if !id.is_empty() && !id.contains('/') {
+            return Some(Route::Upload {
+                name: named(name)?,
+                id: id.to_string(),
+            });
+        }
+    }
+    if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
+        if !digest.is_empty() && !digest.contains('/') {
+            return Some(Route::Blob {
+                name: named(name)?,
+                digest: digest.to_string(),
+            });
+        }
+    }
+    if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
+        if !reference.is_empty() && !reference.contains('/') {
+            return Some(Route::Manifest {
+                name: named(name)?,
+                reference: reference.to_string(),
+            });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_multi_segment_names() {
+        assert_eq!(parse(""), Some(Route::Ping));
+        assert_eq!(parse("_catalog"), Some(Route::Catalog));
+        assert_eq!(
+            parse("docker.io/library/nginx/manifests/1.25"),
+            Some(Route::Manifest {
+                name: "docker.io/library/nginx".into(),
+                reference: "1.25".into()
+            })
+        );
+        assert_eq!(parse("a/b/c/tags/list"), Some(Route::Tags { name: "a/b/c".into() }));
+        assert_eq!(parse("a/blobs/uploads/"), Some(Route::UploadStart { name: "a".into() }));
+        assert_eq!(
+            parse("a/b/blobs/uploads/1234-ab"),
+            Some(Route::Upload {
+                name: "a/b".into(),
+                id: "1234-ab".into()
+            })
+        );
+        assert_eq!(
+            parse("x/manifests/y/blobs/sha256:00"),
+            Some(Route::Blob {
+                name: "x/manifests/y".into(),
+                digest: "sha256:00".into()
+            })
+        );
+        assert_eq!(parse("../etc/manifests/x"), None);
+        assert_eq!(parse("Upper/manifests/x"), None);
+        assert_eq!(parse("a/unknown"), None);
+    }
+}

@@ -1,0 +1,191 @@
+//! Running phases on hosts: connections, bounded parallelism, progress records, events.
+
+pub(crate) mod check;
+pub(crate) mod clean;
+pub(crate) mod install;
+pub(crate) mod kube;
+pub(crate) mod launch;
+pub(crate) mod registry;
+pub(crate) mod scripts;
+
+use crate::clusterfile::ResolvedHost;
+use crate::error::{HostFailure, RuntimeError};
+use crate::options::RuntimeOptions;
+use crate::plan::Phase;
+use crate::report::{Event, Reporter};
+use crate::ssh::{Host, HostConnector, HostSpec, SshError};
+use crate::state::{Progress, StateStore};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+/// One connection per host for the duration of a command.
+pub(crate) struct Connections {
+    connector: Arc<dyn HostConnector>,
+    open: tokio::sync::Mutex<HashMap<IpAddr, Arc<dyn Host>>>,
+}
+
+impl Connections {
+    pub fn new(connector: Arc<dyn HostConnector>) -> Self {
+        Connections {
+            connector,
+            open: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+    pub async fn get(&self, spec: &HostSpec) -> Result<Arc<dyn Host>, SshError> {
+        if let Some(h) = self.open.lock().await.get(&spec.ip) {
+            return Ok(h.clone());
+        }
+        let h = self.connector.connect(spec).await?;
+        self.open.lock().await.insert(spec.ip, h.clone());
+        Ok(h)
+    }
+    /// Bytes sent to each connected host so far.
+    pub async fn bytes_sent(&self) -> u64 {
+        self.open.lock().await.values().map(|h| h.bytes_sent()).sum()
+    }
+}
+
+/// Shared machinery of one command.
+pub(crate) struct Engine<'a> {
+    pub opts: &'a RuntimeOptions,
+    pub reporter: &'a dyn Reporter,
+    pub state: &'a StateStore,
+    pub conns: Connections,
+    pub cluster: String,
+    pub progress: Mutex<Progress>,
+}
+
+/// The work of one phase on one host; returns a short detail for the progress line.
+pub(crate) type HostJob<'s> =
+    Box<dyn Fn(ResolvedHost, Arc<dyn Host>) -> BoxFuture<'s, Result<String, SshError>> + Send + Sync + 's>;
+
+impl<'a> Engine<'a> {
+    pub fn done(&self, ip: IpAddr, key: &str) -> bool {
+        self.progress
+            .lock()
+            .map(|p| p.host_done(&ip.to_string(), key))
+            .unwrap_or(false)
+    }
+
+    pub fn cluster_done(&self, key: &str) -> bool {
+        self.progress
+            .lock()
+            .map(|p| p.cluster_done(key))
+            .unwrap_or(false)
+    }
+
+    fn save(&self) -> Result<(), RuntimeError> {
+        let snapshot = self
+            .progress
+            .lock()
+            .map(|p| p.clone())
+            .map_err(|_| RuntimeError::Invalid("progress lock poisoned".into()))?;
+        self.state.save_progress(&self.cluster, &snapshot)
+    }
+
+    pub fn mark(&self, ip: IpAddr, key: &str) -> Result<(), RuntimeError> {
+        if let Ok(mut p) = self.progress.lock() {
+            p.mark_host(&ip.to_string(), key);
+        }
+        self.save()
+    }
+
+    pub fn mark_cluster(&self, key: &str) -> Result<(), RuntimeError> {
+        if let Ok(mut p) = self.progress.lock() {
+            p.cluster.insert(key.to_string());
+        }
+        self.save()
+    }
+
+    pub fn forget_hosts(&self, ips: &[IpAddr]) -> Result<(), RuntimeError> {
+        if let Ok(mut p) = self.progress.lock() {
+            for ip in ips {
+                p.hosts.remove(&ip.to_string());
+            }
+        }
+        self.save()
+    }
+
+    pub fn event(&self, e: Event) {
+        self.reporter.event(&e);
+    }
+
+    /// Run `job` for `phase` on `hosts` in parallel (bounded). A host whose step `key` is
+    /// recorded is skipped; a success is recorded under `key` right away. Any failure fails
+    /// the phase after every host has finished.
+    pub async fn run_on<'s>(
+        &'s self,
+        phase: Phase,
+        key: Option<&'s str>,
+        hosts: Vec<ResolvedHost>,
+        job: HostJob<'s>,
+    ) -> Result<(), RuntimeError> {
+        let hosts: Vec<ResolvedHost> = hosts
+            .into_iter()
+            .filter(|h| key.is_none_or(|k| !self.done(h.ip, k)))
+            .collect();
+        let limit = self.opts.parallelism.max(1);
+        let job = &job;
+        let results: Vec<Option<HostFailure>> = futures::stream::iter(hosts)
+            .map(|h| async move {
+                let name = h.spec.display_name();
+                self.event(Event::Started {
+                    host: name.clone(),
+                    phase,
+                });
+                let (res, connect) = match self.conns.get(&h.spec).await {
+                    Err(e) => (Err(e), true),
+                    Ok(conn) => (job(h.clone(), conn).await, false),
+                };
+                match res {
+                    Ok(detail) => {
+                        let saved = match key {
+                            Some(k) => self.mark(h.ip, k),
+                            None => Ok(()),
+                        };
+                        if let Err(e) = saved {
+                            return Some(HostFailure {
+                                host: name,
+                                phase,
+                                message: e.to_string(),
+                                connect: false,
+                            });
+                        }
+                        self.event(Event::Finished {
+                            host: name,
+                            phase,
+                            detail,
+                        });
+                        None
+                    }
+                    Err(e) => {
+                        let connect = connect || e.is_connect_failure();
+                        let message = e.to_string();
+                        self.event(Event::Failed {
+                            host: name.clone(),
+                            phase,
+                            message: message.clone(),
+                        });
+                        Some(HostFailure {
+                            host: name,
+                            phase,
+                            message,
+                            connect,
+                        })
+                    }
+                }
+            })
+            .buffer_unordered(limit)
+            .collect()
+            .await;
+        let failures: Vec<HostFailure> = results.into_iter().flatten().collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(RuntimeError::Hosts(failures))
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The snapshotter traits and the helpers both implementations share.
+
+use crate::apply::{ApplyMode, apply_layer_digest};
+use crate::error::SnapshotError;
+use crate::layer::DiffSource;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One layer of a chain: its diffID, media type and the blob file in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerBlobRef {
+    /// `sha256:<hex>` of the uncompressed tar; verified while the blob is applied.
+    pub diff_id: String,
+    pub media_type: String,
+    pub path: PathBuf,
+}
+
+pub trait Snapshotter: Send + Sync {
+    /// A writable root filesystem whose content is `chain` (layer blobs, bottom first) applied
+    /// in order.
+    fn prepare(&self, chain: &[LayerBlobRef]) -> Result<Box<dyn ActiveSnapshot>, SnapshotError>;
+    fn name(&self) -> &'static str;
+}
+
+pub trait ActiveSnapshot: Send {
+    fn rootfs(&self) -> &Path;
+    /// The changes made since prepare, as a DiffSource (upper dir or walk diff).
+    fn diff(&self) -> Result<Box<dyn DiffSource + '_>, SnapshotError>;
+    /// Tear down (unmount, delete work dirs). Also done on Drop.
+    fn release(self: Box<Self>) -> Result<(), SnapshotError>;
+}
+
+/// The hex part of a `sha256:<64 hex>` diffID (safe to use as a file name).
+pub(crate) fn diff_id_hex(diff_id: &str) -> Result<&str, SnapshotError> {
+    let hex = diff_id
+        .strip_prefix("sha256:")
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .ok_or_else(|| SnapshotError::InvalidDiffId(diff_id.to_string()))?;
+    Ok(hex)
+}
+
+/// Apply one blob onto `dest` and check that its content matches the recorded diffID.
+pub(crate) fn apply_verified(
+    layer: &LayerBlobRef,
+    dest: &Path,
+    mode: ApplyMode,
+) -> Result<(), SnapshotError> {
+    diff_id_hex(&layer.diff_id)?;
+    let file = File::open(&layer.path).map_err(SnapshotError::io("opening layer blob", &layer.path))?;
+    let actual = apply_layer_digest(
+        BufReader::with_capacity(256 * 1024, file),
+        &layer.media_type,
+        dest,
+        mode,
+    )?;
+    if actual != layer.diff_id {
+        return Err(SnapshotError::DiffIdMismatch {
+            path: layer.path.clone(),
+            expected: layer.diff_id.clone(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// A name unique within this state dir across processes and calls.
+pub(crate) fn unique_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{}-{n}-{nanos:08x}", std::process::id())
+}
+
+pub(crate) fn create_dirs(path: &Path) -> Result<(), SnapshotError> {
+    std::fs::create_dir_all(path).map_err(SnapshotError::io("creating", path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_id_validation() {
+        let good = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(diff_id_hex(&good).unwrap(), "a".repeat(64));
+        assert!(diff_id_hex("sha256:../../etc").is_err());
+        assert!(diff_id_hex(&format!("sha256:{}", "A".repeat(64))).is_err());
+        assert!(diff_id_hex(&format!("sha512:{}", "a".repeat(64))).is_err());
+    }
+}

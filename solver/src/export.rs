@@ -1,0 +1,195 @@
+//! Turn a solved layer chain plus the image spec into an OCI config and manifest in the store.
+//! Output is deterministic: fixed key order, `created` from SOURCE_DATE_EPOCH (or the epoch).
+
+use crate::graph::{Definition, Op, VertexDigest};
+use crate::solve::Solved;
+use crate::spec::ImageSpec;
+use sealer_image_cache::sealer_meta::{
+    ANNOTATION_CONTAINER_IMAGES, ANNOTATION_IMAGE_EXTENSION, ContainerImage,
+};
+use sealer_image_cache::{Store, StoreError};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot encode image metadata: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("base image {reference:?} has a config that cannot be read: {message}")]
+    BaseConfig { reference: String, message: String },
+}
+
+/// Settings of one export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    pub name: String,
+    /// Extra manifest annotations (`--annotation`).
+    pub annotations: BTreeMap<String, String>,
+    pub source_date_epoch: u64,
+    pub sealer_version: String,
+    pub container_images: Vec<ContainerImage>,
+}
+
+/// The exported image: digests and the raw documents.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    pub manifest_digest: String,
+    pub config_digest: String,
+    pub manifest: Vec<u8>,
+}
+
+/// RFC 3339 UTC timestamp of a Unix time (civil-from-days; no time crate needed).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// History of the base image, if any (kept so `history` lines up with layers).
+fn base_history(store: &Store, spec: &ImageSpec) -> Result<Vec<Value>, ExportError> {
+    let Some(reference) = &spec.base else {
+        return Ok(Vec::new());
+    };
+    let err = |message: String| ExportError::BaseConfig {
+        reference: reference.clone(),
+        message,
+    };
+    let desc = store
+        .resolve(reference)?
+        .ok_or_else(|| err("not in the local store".into()))?;
+    let (manifest, _) = store.manifest(&desc)?;
+    let config: Value =
+        serde_json::from_slice(&store.read_blob(manifest.config().digest(), 8 << 20)?)
+            .map_err(|e| err(e.to_string()))?;
+    Ok(config["history"].as_array().cloned().unwrap_or_default())
+}
+
+/// Write config + manifest for `solved` and tag it as `options.name`.
+pub fn export(
+    store: &Store,
+    def: &Definition,
+    spec: &ImageSpec,
+    solved: &Solved,
+    options: &ExportOptions,
+) -> Result<Exported, ExportError> {
+    let created = rfc3339(options.source_date_epoch);
+    let mut history = base_history(store, spec)?;
+    // One entry per step after the base, in graph order, marking steps without a layer.
+    for (digest, vertex) in &def.vertices {
+        if matches!(vertex.op, Op::Scratch | Op::Image { .. }) {
+            continue;
+        }
+        let mut entry = json!({"created": created, "created_by": def.name(digest)});
+        if !step_has_layer(def, solved, digest) {
+            entry["empty_layer"] = json!(true);
+        }
+        history.push(entry);
+    }
+    let with_layers = history
+        .iter()
+        .filter(|h| !h["empty_layer"].as_bool().unwrap_or(false))
+        .count();
+    if with_layers != solved.chain.len() {
+        // Only possible with foreign cache records; keep config and manifest consistent.
+        history = solved
+            .chain
+            .iter()
+            .map(|_| json!({"created": created, "created_by": "sealer build"}))
+            .collect();
+    }
+    let env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let diff_ids: Vec<&str> = solved.chain.iter().map(|l| l.diff_id.as_str()).collect();
+    let config = json!({
+        "architecture": spec.platform.architecture,
+        "config": {"Env": env, "Labels": spec.labels},
+        "created": created,
+        "history": history,
+        "os": spec.platform.os,
+        "rootfs": {"diff_ids": diff_ids, "type": "layers"},
+    });
+    let config_bytes = serde_json::to_vec(&config)?;
+    let config_digest = store.put_blob(&config_bytes)?;
+
+    let mut extension = spec.extension.clone();
+    extension.build_client.sealer_version = options.sealer_version.clone();
+    let mut annotations: BTreeMap<String, String> = options.annotations.clone();
+    annotations.insert(
+        ANNOTATION_IMAGE_EXTENSION.to_string(),
+        serde_json::to_string(&extension)?,
+    );
+    let mut images = options.container_images.clone();
+    images.sort();
+    annotations.insert(
+        ANNOTATION_CONTAINER_IMAGES.to_string(),
+        serde_json::to_string(&images)?,
+    );
+    let layers: Vec<Value> = solved
+        .chain
+        .iter()
+        .map(|l| json!({"digest": l.digest, "mediaType": l.media_type, "size": l.size}))
+        .collect();
+    let manifest = json!({
+        "annotations": annotations,
+        "config": {
+            "digest": config_digest.to_string(),
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "size": config_bytes.len(),
+        },
+        "layers": layers,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "schemaVersion": 2,
+    });
+    let manifest_bytes = serde_json::to_vec(&manifest)?;
+    let desc = store.write_image(&options.name, &config_bytes, &manifest_bytes)?;
+    Ok(Exported {
+        manifest_digest: desc.digest().to_string(),
+        config_digest: config_digest.to_string(),
+        manifest: manifest_bytes,
+    })
+}
+
+/// Whether the step at `digest` added a layer: its chain is longer than its input's.
+fn step_has_layer(def: &Definition, solved: &Solved, digest: &VertexDigest) -> bool {
+    let Some(vertex) = def.vertex(digest) else {
+        return false;
+    };
+    match (
+        solved.layer_counts.get(digest),
+        vertex
+            .inputs
+            .first()
+            .and_then(|i| solved.layer_counts.get(i)),
+    ) {
+        (Some(n), Some(p)) => n > p,
+        (Some(n), None) => *n > 0,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn rfc3339_known_values() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+}
