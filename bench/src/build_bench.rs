@@ -165,8 +165,7 @@ pub fn run(args: &[String]) -> Result<()> {
         "peak RSS (cold build)                {:>8.1} MiB target <= 200 MiB",
         cold.max_rss_kib as f64 / 1024.0
     );
-    if let Some(b) = std::fs::read_dir(work.path().join("bstore")).ok() {
-        drop(b);
+    if work.path().join("bstore").is_dir() {
         let _ = Command::new("buildah")
             .args([
                 "--root",

@@ -4,3 +4,7 @@
 //! - [`apiserver`]: an embedded, in-process Kubernetes API server for `kubectl` and `helm`.
 
 pub mod apiserver;
+pub mod cluster;
+pub mod discover;
+pub mod error;
+pub mod launch;

@@ -120,10 +120,10 @@ impl TtyProgress {
     }
 
     fn finish(&self, vertex: &VertexDigest, label: String, status: &str) {
-        if let Ok(mut bars) = self.bars.lock() {
-            if let Some(bar) = bars.remove(vertex) {
-                bar.finish_and_clear();
-            }
+        if let Ok(mut bars) = self.bars.lock()
+            && let Some(bar) = bars.remove(vertex)
+        {
+            bar.finish_and_clear();
         }
         let _ = self.multi.println(format!("{label} {status}"));
     }

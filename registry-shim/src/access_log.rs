@@ -66,7 +66,11 @@ impl AccessLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let file = File::options().create(true).append(true).open(path).map_err(err)?;
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(err)?;
         Ok(Self {
             file: Arc::new(Mutex::new(file)),
         })
@@ -78,7 +82,9 @@ impl AccessLog {
         if rec.time.is_empty() {
             rec.time = crate::timefmt::now_rfc3339();
         }
-        let Ok(mut line) = serde_json::to_vec(&rec) else { return };
+        let Ok(mut line) = serde_json::to_vec(&rec) else {
+            return;
+        };
         line.push(b'\n');
         if let Ok(mut f) = self.file.lock() {
             let _ = f.write_all(&line);

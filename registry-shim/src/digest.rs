@@ -146,7 +146,10 @@ mod tests {
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
         assert_eq!(Digest::parse(&d.to_string()).unwrap(), d);
-        assert!(matches!(Digest::parse("sha256:abc"), Err(DigestError::Malformed(_))));
+        assert!(matches!(
+            Digest::parse("sha256:abc"),
+            Err(DigestError::Malformed(_))
+        ));
         assert!(matches!(
             Digest::parse("sha512:abc"),
             Err(DigestError::UnsupportedAlgorithm(_))

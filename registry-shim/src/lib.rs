@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod client;
 pub mod digest;
 pub mod distribution_layout;
+pub mod embed;
 pub mod manifest;
 pub mod platform;
 pub mod proxy;
@@ -17,3 +18,9 @@ pub use digest::Digest;
 pub use distribution_layout::Layout;
 pub use platform::Platform;
 pub use reference::ImageReference;
+
+/// Install rustls' ring provider as the process-wide default (idempotent). Every rustls or
+/// reqwest user in the program needs it: the workspace links ring only.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

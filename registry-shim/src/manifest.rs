@@ -84,16 +84,25 @@ impl Manifest {
         if raw.schema_version == Some(1) {
             let signed = bytes.windows(10).any(|w| w == b"signatures");
             let mt = if signed { DOCKER_V1_SIGNED } else { DOCKER_V1 };
-            return Ok(Self::Other { media_type: mt.to_string() });
+            return Ok(Self::Other {
+                media_type: mt.to_string(),
+            });
         }
         if let Some(manifests) = raw.manifests {
             let media_type = raw.media_type.unwrap_or_else(|| OCI_INDEX.to_string());
-            return Ok(Self::Index { media_type, manifests });
+            return Ok(Self::Index {
+                media_type,
+                manifests,
+            });
         }
         if let Some(config) = raw.config {
             let media_type = raw.media_type.unwrap_or_else(|| OCI_MANIFEST.to_string());
             let layers = raw.layers.unwrap_or_default();
-            return Ok(Self::Image { media_type, config, layers });
+            return Ok(Self::Image {
+                media_type,
+                config,
+                layers,
+            });
         }
         Ok(Self::Other {
             media_type: raw.media_type.unwrap_or_else(|| OCI_MANIFEST.to_string()),
@@ -102,16 +111,19 @@ impl Manifest {
 
     pub fn media_type(&self) -> &str {
         match self {
-            Self::Image { media_type, .. } | Self::Index { media_type, .. } | Self::Other { media_type } => {
-                media_type
-            }
+            Self::Image { media_type, .. }
+            | Self::Index { media_type, .. }
+            | Self::Other { media_type } => media_type,
         }
     }
 }
 
 /// Whether a media type names a manifest (as opposed to a blob).
 pub fn is_manifest_media_type(mt: &str) -> bool {
-    matches!(mt, OCI_MANIFEST | OCI_INDEX | DOCKER_MANIFEST | DOCKER_LIST | DOCKER_V1 | DOCKER_V1_SIGNED)
+    matches!(
+        mt,
+        OCI_MANIFEST | OCI_INDEX | DOCKER_MANIFEST | DOCKER_LIST | DOCKER_V1 | DOCKER_V1_SIGNED
+    )
 }
 
 /// Whether a media type is an index / manifest list.
@@ -126,11 +138,21 @@ mod tests {
     #[test]
     fn sniffs_types() {
         let d = Digest::of(b"c");
-        let m = format!(r#"{{"schemaVersion":2,"config":{{"mediaType":"x","digest":"{d}","size":1}},"layers":[]}}"#);
-        assert_eq!(Manifest::parse(m.as_bytes()).unwrap().media_type(), OCI_MANIFEST);
-        let i = format!(r#"{{"schemaVersion":2,"mediaType":"{DOCKER_LIST}","manifests":[{{"digest":"{d}","size":3,"platform":{{"os":"linux","architecture":"amd64"}}}}]}}"#);
+        let m = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"x","digest":"{d}","size":1}},"layers":[]}}"#
+        );
+        assert_eq!(
+            Manifest::parse(m.as_bytes()).unwrap().media_type(),
+            OCI_MANIFEST
+        );
+        let i = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{DOCKER_LIST}","manifests":[{{"digest":"{d}","size":3,"platform":{{"os":"linux","architecture":"amd64"}}}}]}}"#
+        );
         match Manifest::parse(i.as_bytes()).unwrap() {
-            Manifest::Index { media_type, manifests } => {
+            Manifest::Index {
+                media_type,
+                manifests,
+            } => {
                 assert_eq!(media_type, DOCKER_LIST);
                 assert_eq!(manifests[0].platform.as_ref().unwrap().os, "linux");
             }

@@ -29,10 +29,13 @@ impl Platform {
     /// Parse `linux/amd64`, `linux/arm64/v8`, `linux/arm/v7`.
     pub fn parse(s: &str) -> Result<Self, PlatformError> {
         let parts: Vec<&str> = s.trim().split('/').collect();
-        let ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let ok =
+            |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         match parts.as_slice() {
             [os, arch] if ok(os) && ok(arch) => Ok(Self::new(os, &normalize_arch(arch), "")),
-            [os, arch, v] if ok(os) && ok(arch) && ok(v) => Ok(Self::new(os, &normalize_arch(arch), v)),
+            [os, arch, v] if ok(os) && ok(arch) && ok(v) => {
+                Ok(Self::new(os, &normalize_arch(arch), v))
+            }
             _ => Err(PlatformError(s.to_string())),
         }
     }
@@ -59,7 +62,8 @@ impl Platform {
             return true;
         }
         let theirs = variant.unwrap_or("");
-        theirs == self.variant || (self.architecture == "arm64" && self.variant == "v8" && theirs.is_empty())
+        theirs == self.variant
+            || (self.architecture == "arm64" && self.variant == "v8" && theirs.is_empty())
     }
 }
 
@@ -93,8 +97,15 @@ mod tests {
         let arm = Platform::parse("linux/arm64/v8").unwrap();
         assert!(arm.matches("linux", "arm64", None));
         assert!(arm.matches("linux", "arm64", Some("v8")));
-        assert!(!Platform::parse("linux/arm/v7").unwrap().matches("linux", "arm", Some("v6")));
-        assert_eq!(Platform::parse("linux/x86_64").unwrap().to_string(), "linux/amd64");
+        assert!(
+            !Platform::parse("linux/arm/v7")
+                .unwrap()
+                .matches("linux", "arm", Some("v6"))
+        );
+        assert_eq!(
+            Platform::parse("linux/x86_64").unwrap().to_string(),
+            "linux/amd64"
+        );
         assert!(Platform::parse("linux").is_err());
         assert!(Platform::parse("linux//x").is_err());
     }

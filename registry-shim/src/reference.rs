@@ -1,9 +1,7 @@
 //! Image references (`[domain/]path[:tag][@digest]`) with Docker's normalization.
 //!
-//! A private minimal parser: `sealer_image_cache` has no `reference` module yet. It follows
-//! distribution's grammar: the first path component is a domain when it contains `.` or `:`
-//! or is `localhost`; otherwise the domain is `docker.io` and single-component paths get
-//! `library/`.
+//! Parsing is `sealer_image_cache::reference::parse` (distribution's grammar, Docker's
+//! normalization); this type adds the sha256 digest type and the layout repository path.
 
 use std::fmt;
 
@@ -31,52 +29,26 @@ pub struct ReferenceError {
 }
 
 impl ImageReference {
-    /// Parse and normalize; a reference with neither tag nor digest gets tag `latest`.
+    /// Parse and normalize (with `sealer_image_cache::reference`, so the store and the
+    /// registry agree); a reference with neither tag nor digest gets tag `latest`.
     pub fn parse(input: &str) -> Result<Self, ReferenceError> {
-        let err = |reason: &str| ReferenceError {
+        let err = |reason: String| ReferenceError {
             input: input.to_string(),
-            reason: reason.to_string(),
+            reason,
         };
-        let s = input.trim();
-        if s.is_empty() {
-            return Err(err("empty reference"));
-        }
-        let (rest, digest) = match s.split_once('@') {
-            Some((name, d)) => (
-                name,
-                Some(Digest::parse(d).map_err(|e| err(&e.to_string()))?),
-            ),
-            None => (s, None),
-        };
-        // A tag is after the last ':' that follows the last '/'.
-        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
-            None => (rest, None),
-        };
-        if let Some(t) = tag {
-            if !valid_tag(t) {
-                return Err(err(&format!("invalid tag `{t}`")));
-            }
-        }
-        let (domain, repository) = split_domain(name);
-        if domain.is_empty() || !valid_domain(&domain) {
-            return Err(err(&format!("invalid registry domain `{domain}`")));
-        }
-        if !valid_repository(&repository) {
-            return Err(err(&format!(
-                "invalid repository `{repository}`: use lowercase letters, digits and separators"
-            )));
-        }
-        let tag = match (tag, &digest) {
-            (Some(t), _) => Some(t.to_string()),
-            (None, None) => Some("latest".to_string()),
-            (None, Some(_)) => None,
-        };
+        let r = sealer_image_cache::reference::parse(input.trim())
+            .map_err(|e| err(e.to_string()))?
+            .with_default_tag();
+        let digest = r
+            .digest
+            .as_deref()
+            .map(Digest::parse)
+            .transpose()
+            .map_err(|e| err(e.to_string()))?;
         Ok(Self {
-            domain,
-            repository,
-            tag,
+            domain: normalize_domain(&r.registry),
+            repository: r.repository,
+            tag: r.tag,
             digest,
         })
     }
@@ -149,47 +121,6 @@ pub fn looks_like_domain(component: &str) -> bool {
     component.contains('.') || component.contains(':') || component == "localhost"
 }
 
-fn split_domain(name: &str) -> (String, String) {
-    match name.split_once('/') {
-        Some((first, rest)) if looks_like_domain(first) => {
-            let domain = normalize_domain(first);
-            let repo = if domain == DOCKER_HUB && !rest.contains('/') {
-                format!("library/{rest}")
-            } else {
-                rest.to_string()
-            };
-            (domain, repo)
-        }
-        _ if !name.contains('/') => (DOCKER_HUB.to_string(), format!("library/{name}")),
-        _ => (DOCKER_HUB.to_string(), name.to_string()),
-    }
-}
-
-fn valid_tag(t: &str) -> bool {
-    let b = t.as_bytes();
-    !b.is_empty()
-        && b.len() <= 128
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
-}
-
-fn valid_domain(d: &str) -> bool {
-    let (host, port) = match d.rsplit_once(':') {
-        Some((h, p)) if !h.contains(']') || h.ends_with(']') => (h, Some(p)),
-        _ => (d, None),
-    };
-    let host_ok = if host.starts_with('[') && host.ends_with(']') {
-        host.len() > 2
-    } else {
-        !host.is_empty()
-            && host
-                .split('.')
-                .all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
-    };
-    host_ok && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
-}
-
 /// Distribution's repository name grammar: `/`-separated components of lowercase
 /// alphanumerics joined by `.`, `_`, `__` or runs of `-`.
 pub fn valid_repository(name: &str) -> bool {
@@ -236,7 +167,10 @@ mod tests {
     fn normalizes_docker_hub() {
         let r = p("nginx");
         assert_eq!(r.to_string(), "docker.io/library/nginx:latest");
-        assert_eq!(p("index.docker.io/nginx:1.25").to_string(), "docker.io/library/nginx:1.25");
+        assert_eq!(
+            p("index.docker.io/nginx:1.25").to_string(),
+            "docker.io/library/nginx:1.25"
+        );
         assert_eq!(p("bitnami/redis:7").name(), "docker.io/bitnami/redis");
         assert_eq!(r.layout_repo(), "docker.io/library/nginx");
     }
@@ -252,14 +186,26 @@ mod tests {
         assert_eq!(r.reference(), d.to_string());
         assert_eq!(r.layout_repo(), "127.0.0.1_5000/test/bb");
         let r = p("localhost/x/y");
-        assert_eq!((r.domain.as_str(), r.tag.as_deref()), ("localhost", Some("latest")));
+        assert_eq!(
+            (r.domain.as_str(), r.tag.as_deref()),
+            ("localhost", Some("latest"))
+        );
         assert_eq!(p("quay.io/x/y:1").layout_repo(), "quay.io/x/y");
         assert_eq!(p("registry.k8s.io/pause:3.9").repository, "pause");
     }
 
     #[test]
     fn rejects_bad_input() {
-        for bad in ["", "UPPER/x", "a//b", "x:", "x:-bad", "x@sha256:12", "a/b_/c", "quay.io/"] {
+        for bad in [
+            "",
+            "a/UPPER",
+            "a//b",
+            "x:",
+            "x:-bad",
+            "x@sha256:12",
+            "a/b_/c",
+            "quay.io/",
+        ] {
             assert!(ImageReference::parse(bad).is_err(), "{bad}");
         }
         assert!(valid_repository("a__b/c-d--e/f.g"));

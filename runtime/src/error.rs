@@ -20,7 +20,11 @@ impl std::fmt::Display for HostFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let prefix = format!("{}: ", self.host);
         let msg = self.message.strip_prefix(&prefix).unwrap_or(&self.message);
-        write!(f, "host {} failed in phase {}: {msg}", self.host, self.phase)
+        write!(
+            f,
+            "host {} failed in phase {}: {msg}",
+            self.host, self.phase
+        )
     }
 }
 

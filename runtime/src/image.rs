@@ -70,9 +70,7 @@ impl ImageProvider for DirImageProvider {
 /// The registry domain of an image reference (`docker.io` when none is given).
 pub fn registry_domain(reference: &str) -> String {
     match reference.split_once('/') {
-        Some((first, _))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
             first.to_string()
         }
         _ => "docker.io".to_string(),

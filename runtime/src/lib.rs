@@ -6,8 +6,8 @@
 //!   reporting its [`Plan`] before acting; `dry_run` stops after the plan.
 //! - [`image::ImageProvider`]: how images reach the runtime (the CLI implements it over the store).
 
-pub mod clusterfile;
 mod cluster;
+pub mod clusterfile;
 mod engine;
 pub mod error;
 pub mod image;

@@ -19,9 +19,16 @@ impl Default for RegistryCommand {
     fn default() -> Self {
         RegistryCommand {
             binary: None,
-            args: ["registry", "serve", "--root", "{root}", "--addr", "0.0.0.0:{port}"]
-                .map(String::from)
-                .to_vec(),
+            args: [
+                "registry",
+                "serve",
+                "--root",
+                "{root}",
+                "--addr",
+                "0.0.0.0:{port}",
+            ]
+            .map(String::from)
+            .to_vec(),
             ready_timeout: Some(Duration::from_secs(20)),
         }
     }
@@ -46,7 +53,15 @@ impl Default for RuntimeOptions {
             command_timeout: Duration::from_secs(3600),
             registry: RegistryCommand::default(),
             required_commands: [
-                "sh", "tar", "sha256sum", "find", "mkdir", "cat", "setsid", "nohup", "grep",
+                "sh",
+                "tar",
+                "sha256sum",
+                "find",
+                "mkdir",
+                "cat",
+                "setsid",
+                "nohup",
+                "grep",
             ]
             .map(String::from)
             .to_vec(),

@@ -185,7 +185,10 @@ mod tests {
             cluster_steps: vec![("launch `x`".into(), StepState::Done)],
         };
         let text = p.to_string();
-        assert!(text.contains("10.0.0.2  master  run         done        run"), "{text}");
+        assert!(
+            text.contains("10.0.0.2  master  run         done        run"),
+            "{text}"
+        );
         assert!(!p.is_empty());
         assert!(p.runs(ip, Phase::Init));
         p.hosts[0].steps.retain(|(ph, _)| *ph != Phase::Init);

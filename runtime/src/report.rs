@@ -6,11 +6,25 @@ use std::sync::Mutex;
 /// Something that happened on a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Started { host: String, phase: Phase },
-    Finished { host: String, phase: Phase, detail: String },
-    Failed { host: String, phase: Phase, message: String },
+    Started {
+        host: String,
+        phase: Phase,
+    },
+    Finished {
+        host: String,
+        phase: Phase,
+        detail: String,
+    },
+    Failed {
+        host: String,
+        phase: Phase,
+        message: String,
+    },
     /// A cluster-wide step on master0 (launch).
-    Step { host: String, what: String },
+    Step {
+        host: String,
+        what: String,
+    },
 }
 
 /// Receives the plan and progress events.

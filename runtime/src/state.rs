@@ -75,10 +75,12 @@ impl StateStore {
         match std::fs::read_to_string(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(state_err(&path, e)),
-            Ok(text) => Clusterfile::parse(&text).map(Some).map_err(|e| RuntimeError::State {
-                path,
-                message: e.to_string(),
-            }),
+            Ok(text) => Clusterfile::parse(&text)
+                .map(Some)
+                .map_err(|e| RuntimeError::State {
+                    path,
+                    message: e.to_string(),
+                }),
         }
     }
 

@@ -67,7 +67,11 @@ impl CopyDiff {
                 }
             }
             if !is_dir {
-                insert(&mut map, dest.into_bytes(), Item::Host(entry.host_path.clone()));
+                insert(
+                    &mut map,
+                    dest.into_bytes(),
+                    Item::Host(entry.host_path.clone()),
+                );
                 continue;
             }
             let base = if dest.is_empty() {
@@ -93,13 +97,12 @@ impl CopyDiff {
                         source: e.into(),
                     }
                 })?;
-                let rel = item
-                    .path()
-                    .strip_prefix(&entry.host_path)
-                    .map_err(|_| SnapshotError::InvalidDest {
+                let rel = item.path().strip_prefix(&entry.host_path).map_err(|_| {
+                    SnapshotError::InvalidDest {
                         dest: entry.dest.clone(),
                         reason: "walked a path outside the copied directory",
-                    })?;
+                    }
+                })?;
                 let mut key = base.clone();
                 key.extend_from_slice(rel.as_os_str().as_bytes());
                 if item.file_type().is_dir() {

@@ -3,12 +3,13 @@
 //! Works unprivileged (ownership and device nodes are skipped, directories keep u+rwx), so it
 //! doubles as the test snapshotter for other crates: `CopySnapshotter::new(tempdir.path())`.
 
-use crate::apply::{ApplyMode, make_writable};
+use crate::apply::ApplyMode;
 use crate::error::SnapshotError;
 use crate::layer::DiffSource;
 use crate::manifest::Manifest;
 use crate::snapshot::{
-    ActiveSnapshot, LayerBlobRef, Snapshotter, apply_verified, create_dirs, unique_name,
+    ActiveSnapshot, LayerBlobRef, Snapshotter, apply_verified, create_dirs, remove_tree,
+    unique_name,
 };
 use crate::walk_diff::WalkDiff;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,10 @@ impl CopySnapshotter {
     pub fn new(state_dir: &Path) -> Result<Self, SnapshotError> {
         let dir = state_dir.join("copies");
         create_dirs(&dir)?;
+        // Canonical, so that mount points below snapshots can be recognised at teardown.
+        let dir = dir
+            .canonicalize()
+            .map_err(SnapshotError::io("resolving", &dir))?;
         Ok(CopySnapshotter { dir })
     }
 }
@@ -63,14 +68,9 @@ impl CopyActive {
         if self.released {
             return Ok(());
         }
+        remove_tree(&self.dir)?;
         self.released = true;
-        make_writable(&self.dir);
-        match std::fs::remove_dir_all(&self.dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(SnapshotError::io("removing snapshot", &self.dir)(e))
-            }
-            _ => Ok(()),
-        }
+        Ok(())
     }
 }
 

@@ -18,7 +18,9 @@ pub enum SnapshotError {
         #[source]
         source: io::Error,
     },
-    #[error("layer entry `{entry}` is unsafe: {reason} (the layer tries to write outside its root)")]
+    #[error(
+        "layer entry `{entry}` is unsafe: {reason} (the layer tries to write outside its root)"
+    )]
     UnsafeEntry { entry: String, reason: &'static str },
     #[error("invalid destination `{dest}` for a copied path: {reason}")]
     InvalidDest { dest: String, reason: &'static str },
@@ -36,7 +38,9 @@ pub enum SnapshotError {
         expected: String,
         actual: String,
     },
-    #[error("mounting overlay at {target}: {source} (check that this process is root and the kernel supports overlayfs)")]
+    #[error(
+        "mounting overlay at {target}: {source} (check that this process is root and the kernel supports overlayfs)"
+    )]
     Mount {
         target: PathBuf,
         #[source]

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 const CHUNK: usize = 1024 * 1024;
-const QUEUE: usize = 8;
+const QUEUE: usize = 4;
 
 /// How entries are normalised when a tar stream is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,14 +42,19 @@ pub trait DiffSource {
     fn write_tar(&self, out: &mut dyn Write, opts: &TarOptions) -> Result<u64, SnapshotError>;
 }
 
-/// Write `diff` as a compressed layer into `sink` using every available core.
+/// Most compression threads `write_layer` uses: each zstdmt worker holds ~40 MiB of job buffers.
+pub const MAX_DEFAULT_THREADS: usize = 8;
+
+/// Write `diff` as a compressed layer into `sink` using every available core (at most
+/// [`MAX_DEFAULT_THREADS`]). The bytes written do not depend on the core count.
 pub fn write_layer<W: Write + Send>(
     diff: &dyn DiffSource,
     compression: Compression,
     opts: &TarOptions,
     sink: W,
 ) -> Result<(LayerStats, W), SnapshotError> {
-    let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let threads = NonZeroUsize::new(cores.min(MAX_DEFAULT_THREADS)).unwrap_or(NonZeroUsize::MIN);
     write_layer_threads(diff, compression, opts, sink, threads)
 }
 
@@ -67,16 +72,8 @@ pub fn write_layer_threads<W: Write + Send>(
     let aborted = Arc::new(AtomicBool::new(false));
     std::thread::scope(|s| {
         let abort_flag = Arc::clone(&aborted);
-        let consumer = s.spawn(move || {
-            consume(
-                rx,
-                free_tx,
-                compression,
-                sink,
-                threads.get(),
-                &abort_flag,
-            )
-        });
+        let consumer =
+            s.spawn(move || consume(rx, free_tx, compression, sink, threads.get(), &abort_flag));
         let mut chunks = ChunkWriter {
             buf: Vec::with_capacity(CHUNK),
             tx: Some(tx),
@@ -174,7 +171,9 @@ impl<W: Write> Compressor<W> {
             Compression::Zstd { level } => {
                 Compressor::Zstd(ZstdWriter::new(sink, level, threads.max(1) as u32)?)
             }
-            Compression::Gzip { level } => Compressor::Gzip(ParGzWriter::new(sink, level, threads)?),
+            Compression::Gzip { level } => {
+                Compressor::Gzip(ParGzWriter::new(sink, level, threads)?)
+            }
             Compression::None => Compressor::Plain(sink),
         })
     }

@@ -35,7 +35,9 @@ pub use compression::{Compression, MEDIA_TYPE_TAR, MEDIA_TYPE_TAR_GZIP, MEDIA_TY
 pub use copy_diff::{CopyDiff, CopyEntry};
 pub use copy_snap::CopySnapshotter;
 pub use error::SnapshotError;
-pub use layer::{DiffSource, LayerStats, TarOptions, write_layer, write_layer_threads};
+pub use layer::{
+    DiffSource, LayerStats, MAX_DEFAULT_THREADS, TarOptions, write_layer, write_layer_threads,
+};
 pub use manifest::{EntryKind, EntryMeta, Manifest};
 pub use overlay::OverlaySnapshotter;
 pub use snapshot::{ActiveSnapshot, LayerBlobRef, Snapshotter};

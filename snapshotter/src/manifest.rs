@@ -91,13 +91,11 @@ impl Manifest {
                 path: e.path().unwrap_or(root).to_path_buf(),
                 source: e.into(),
             })?;
-            let md = item
-                .metadata()
-                .map_err(|e| SnapshotError::Io {
-                    op: "reading metadata of",
-                    path: item.path().to_path_buf(),
-                    source: e.into(),
-                })?;
+            let md = item.metadata().map_err(|e| SnapshotError::Io {
+                op: "reading metadata of",
+                path: item.path().to_path_buf(),
+                source: e.into(),
+            })?;
             let meta = EntryMeta::from_metadata(item.path(), &md)?;
             let rel = item.path().strip_prefix(root).unwrap_or(item.path());
             let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();

@@ -270,7 +270,11 @@ mod tests {
         (0..len)
             .map(|i| {
                 x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                if i % 3 == 0 { (x >> 24) as u8 } else { b"abcdefgh"[i % 8] }
+                if i % 3 == 0 {
+                    (x >> 24) as u8
+                } else {
+                    b"abcdefgh"[i % 8]
+                }
             })
             .collect()
     }
@@ -281,7 +285,11 @@ mod tests {
             let data = sample(len);
             let one = gz(&data, 1, 6, 1000);
             for threads in [2, 3, 8] {
-                assert_eq!(one, gz(&data, threads, 6, 4096), "len {len} threads {threads}");
+                assert_eq!(
+                    one,
+                    gz(&data, threads, 6, 4096),
+                    "len {len} threads {threads}"
+                );
             }
             let mut back = Vec::new();
             flate2::read::GzDecoder::new(&one[..])

@@ -1,10 +1,10 @@
 //! The snapshotter traits and the helpers both implementations share.
 
-use crate::apply::{ApplyMode, apply_layer_digest};
+use crate::apply::{ApplyMode, apply_layer_digest, make_writable};
 use crate::error::SnapshotError;
 use crate::layer::DiffSource;
+use crate::sys;
 use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -36,7 +36,11 @@ pub trait ActiveSnapshot: Send {
 pub(crate) fn diff_id_hex(diff_id: &str) -> Result<&str, SnapshotError> {
     let hex = diff_id
         .strip_prefix("sha256:")
-        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .filter(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        })
         .ok_or_else(|| SnapshotError::InvalidDiffId(diff_id.to_string()))?;
     Ok(hex)
 }
@@ -48,13 +52,9 @@ pub(crate) fn apply_verified(
     mode: ApplyMode,
 ) -> Result<(), SnapshotError> {
     diff_id_hex(&layer.diff_id)?;
-    let file = File::open(&layer.path).map_err(SnapshotError::io("opening layer blob", &layer.path))?;
-    let actual = apply_layer_digest(
-        BufReader::with_capacity(256 * 1024, file),
-        &layer.media_type,
-        dest,
-        mode,
-    )?;
+    let file =
+        File::open(&layer.path).map_err(SnapshotError::io("opening layer blob", &layer.path))?;
+    let actual = apply_layer_digest(file, &layer.media_type, dest, mode)?;
     if actual != layer.diff_id {
         return Err(SnapshotError::DiffIdMismatch {
             path: layer.path.clone(),
@@ -74,6 +74,27 @@ pub(crate) fn unique_name() -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("{}-{n}-{nanos:08x}", std::process::id())
+}
+
+/// Delete a snapshot tree, but never through a mount point: leftover mounts below it (e.g. from
+/// a sandbox) are detached first, and if that fails nothing is deleted.
+pub(crate) fn remove_tree(dir: &Path) -> Result<(), SnapshotError> {
+    for m in sys::mounts_below(dir) {
+        let _ = sys::umount(&m, true);
+    }
+    if let Some(m) = sys::mounts_below(dir).first() {
+        return Err(SnapshotError::Unmount {
+            target: m.clone(),
+            source: std::io::Error::other(format!("still mounted; not deleting {}", dir.display())),
+        });
+    }
+    make_writable(dir);
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(SnapshotError::io("removing snapshot", dir)(e))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub(crate) fn create_dirs(path: &Path) -> Result<(), SnapshotError> {

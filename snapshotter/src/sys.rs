@@ -29,14 +29,8 @@ pub(crate) fn lgetxattr(path: &Path, name: &str) -> io::Result<Option<Vec<u8>>> 
     let mut buf = vec![0u8; 256];
     loop {
         // SAFETY: p and n are valid NUL-terminated strings; buf is writable for buf.len() bytes.
-        let rc = unsafe {
-            libc::lgetxattr(
-                p.as_ptr(),
-                n.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
+        let rc =
+            unsafe { libc::lgetxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         if rc >= 0 {
             buf.truncate(rc as usize);
             return Ok(Some(buf));
@@ -115,4 +109,58 @@ pub(crate) fn umount(target: &Path, detach: bool) -> io::Result<()> {
 pub(crate) fn unshare_fs() -> io::Result<()> {
     // SAFETY: plain syscall wrapper; CLONE_FS only detaches this thread's fs struct.
     check(unsafe { libc::unshare(libc::CLONE_FS) })
+}
+
+/// Mount points at or below `dir` in this mount namespace, deepest first.
+pub(crate) fn mounts_below(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return Vec::new();
+    };
+    let mut out: Vec<std::path::PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(unescape_mountinfo)
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    out.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    out
+}
+
+/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
+fn unescape_mountinfo(field: &str) -> std::path::PathBuf {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], octal) {
+            (b'\\', Some(d)) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    std::path::PathBuf::from(std::ffi::OsString::from(
+        <std::ffi::OsStr as OsStrExt>::from_bytes(&out),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_unescaping() {
+        assert_eq!(
+            unescape_mountinfo("/a\\040b\\134c"),
+            std::path::PathBuf::from("/a b\\c")
+        );
+        assert!(mounts_below(Path::new("/proc")).contains(&std::path::PathBuf::from("/proc")));
+    }
 }

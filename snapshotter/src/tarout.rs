@@ -113,14 +113,10 @@ impl<'a> TarOut<'a> {
             let mut h = self.header(kind, md.mode(), md.mtime());
             if kind != EntryType::Fifo {
                 let rdev = md.rdev();
-                h.set_device_major(libc::major(rdev)).map_err(SnapshotError::io(
-                    "setting device number of",
-                    host,
-                ))?;
-                h.set_device_minor(libc::minor(rdev)).map_err(SnapshotError::io(
-                    "setting device number of",
-                    host,
-                ))?;
+                h.set_device_major(libc::major(rdev))
+                    .map_err(SnapshotError::io("setting device number of", host))?;
+                h.set_device_minor(libc::minor(rdev))
+                    .map_err(SnapshotError::io("setting device number of", host))?;
             }
             self.builder
                 .append_data(&mut h, rel, io::empty())

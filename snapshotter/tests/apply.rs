@@ -4,8 +4,8 @@ mod common;
 
 use common::*;
 use sealer_snapshotter::{
-    ApplyMode, Compression, MEDIA_TYPE_TAR, SnapshotError, TarOptions, UpperDirDiff,
-    apply_layer, apply_layer_digest,
+    ApplyMode, Compression, MEDIA_TYPE_TAR, SnapshotError, TarOptions, UpperDirDiff, apply_layer,
+    apply_layer_digest,
 };
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
@@ -19,7 +19,11 @@ fn raw_tar(entries: &[(&str, EntryType, &str, &[u8])]) -> Vec<u8> {
         h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
         h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
         h.set_entry_type(*kind);
-        h.set_mode(if *kind == EntryType::Directory { 0o755 } else { 0o644 });
+        h.set_mode(if *kind == EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
         h.set_size(data.len() as u64);
         h.set_mtime(0);
         h.set_cksum();
@@ -43,7 +47,10 @@ fn rejects_dotdot_entries() {
     for name in ["../evil", "a/../../evil", "ok/../x"] {
         let tar = raw_tar(&[(name, EntryType::Regular, "", b"pwned")]);
         let err = apply(&tar, &dest, ApplyMode::Plain).unwrap_err();
-        assert!(matches!(err, SnapshotError::UnsafeEntry { .. }), "{name}: {err}");
+        assert!(
+            matches!(err, SnapshotError::UnsafeEntry { .. }),
+            "{name}: {err}"
+        );
     }
     assert!(!t.path().join("evil").exists());
 }
@@ -115,10 +122,7 @@ fn plain_mode_applies_whiteouts_and_opaque_dirs() {
     ]);
     let digest = apply_layer_digest(&top[..], MEDIA_TYPE_TAR, dest, ApplyMode::Plain).unwrap();
     assert_eq!(digest, sha256_hex(&top));
-    let got: Vec<String> = tree(dest)
-        .keys()
-        .map(|p| p.display().to_string())
-        .collect();
+    let got: Vec<String> = tree(dest).keys().map(|p| p.display().to_string()).collect();
     assert_eq!(got, vec!["a", "a/-new", "a/w", "c"]);
 }
 
@@ -158,10 +162,20 @@ fn overlay_mode_writes_overlay_markers() {
     if tool_exists("tar") {
         let f = t.path().join("layer.tar");
         std::fs::write(&f, &bytes).unwrap();
-        let out = std::process::Command::new("tar").arg("-tvf").arg(&f).output().unwrap();
+        let out = std::process::Command::new("tar")
+            .arg("-tvf")
+            .arg(&f)
+            .output()
+            .unwrap();
         let listing = String::from_utf8_lossy(&out.stdout);
-        assert!(listing.contains(".wh.b") && listing.contains("a/.wh..wh..opq"), "{listing}");
-        assert!(listing.contains("root/root") || listing.contains("0/0"), "{listing}");
+        assert!(
+            listing.contains(".wh.b") && listing.contains("a/.wh..wh..opq"),
+            "{listing}"
+        );
+        assert!(
+            listing.contains("root/root") || listing.contains("0/0"),
+            "{listing}"
+        );
     }
 }
 

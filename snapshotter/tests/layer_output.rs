@@ -40,7 +40,10 @@ fn tar_is_byte_identical_across_runs_and_mtimes_above_the_clamp() {
     let (s3, c) = layer_bytes(&copy_of(t.path()), Compression::None, &opts);
     assert_eq!(a, c, "mtimes above the clamp must not matter");
     assert_eq!(s1.diff_id, s3.diff_id);
-    for comp in [Compression::Zstd { level: 3 }, Compression::Gzip { level: 6 }] {
+    for comp in [
+        Compression::Zstd { level: 3 },
+        Compression::Gzip { level: 6 },
+    ] {
         let (_, x) = layer_bytes(&copy_of(t.path()), comp, &opts);
         touch_all(t.path(), 1_650_000_000);
         let (_, y) = layer_bytes(&copy_of(t.path()), comp, &opts);
@@ -83,14 +86,23 @@ fn tar_entries_follow_the_policy() {
     assert_eq!(by("opt/app/etc/app.conf").mtime, 500);
     assert_eq!(by("opt/app/bin/tool").mtime, 1000);
     let conf = by("opt/app/bin/conf-link");
-    assert_eq!((conf.kind, conf.link.as_deref()), (b'2', Some("../etc/app.conf")));
+    assert_eq!(
+        (conf.kind, conf.link.as_deref()),
+        (b'2', Some("../etc/app.conf"))
+    );
     let long_link = by("opt/app/long-link");
     assert_eq!(long_link.link.as_deref().map(str::len), Some(151));
     // Hardlinks: the first in sorted order is the file, the next is a link to it.
     let one = by("opt/app/data/one");
-    assert_eq!((one.kind, one.data.as_slice()), (b'0', &b"hardlinked content"[..]));
+    assert_eq!(
+        (one.kind, one.data.as_slice()),
+        (b'0', &b"hardlinked content"[..])
+    );
     let two = by("opt/app/data/two");
-    assert_eq!((two.kind, two.link.as_deref()), (b'1', Some("opt/app/data/one")));
+    assert_eq!(
+        (two.kind, two.link.as_deref()),
+        (b'1', Some("opt/app/data/one"))
+    );
     let long = "d".repeat(120);
     assert_eq!(
         by(&format!("opt/app/deep/{long}/{long}.txt")).data,
@@ -103,7 +115,11 @@ fn tar_entries_follow_the_policy() {
 fn default_options_zero_every_mtime() {
     let t = tempfile::tempdir().unwrap();
     write(&t.path().join("f"), b"x");
-    let (_, bytes) = layer_bytes(&copy_of(t.path()), Compression::None, &TarOptions::default());
+    let (_, bytes) = layer_bytes(
+        &copy_of(t.path()),
+        Compression::None,
+        &TarOptions::default(),
+    );
     assert!(read_tar(&bytes).iter().all(|e| e.mtime == 0));
 }
 
@@ -163,14 +179,20 @@ fn with_threads(diff: &dyn DiffSource, c: Compression, n: usize) -> Vec<u8> {
 
 #[test]
 fn zstd_output_is_identical_for_any_worker_count() {
-    let src = Synthetic(20 << 20);
+    // Bigger than one zstdmt job (8 MiB at level 3), so several jobs run at once.
+    let src = Synthetic(12 << 20);
     let one = with_threads(&src, Compression::Zstd { level: 3 }, 1);
     // Several runs: zstdmt timing must never leak into the bytes (e.g. as extra frames).
-    for n in [2, 4, 1] {
+    for n in [2, 4] {
         let other = with_threads(&src, Compression::Zstd { level: 3 }, n);
-        assert!(one == other, "{n} workers: {} vs {} bytes", one.len(), other.len());
+        assert!(
+            one == other,
+            "{n} workers: {} vs {} bytes",
+            one.len(),
+            other.len()
+        );
     }
-    assert_eq!(zstd_decode(&one).len(), 20 << 20);
+    assert_eq!(zstd_decode(&one).len(), 12 << 20);
     // Exactly one frame.
     let frame = zstd::zstd_safe::find_frame_compressed_size(&one).unwrap();
     assert_eq!(frame, one.len());
@@ -178,7 +200,7 @@ fn zstd_output_is_identical_for_any_worker_count() {
 
 #[test]
 fn gzip_output_is_identical_for_any_thread_count_and_gunzips() {
-    let src = Synthetic(6 << 20);
+    let src = Synthetic(3 << 19);
     let c = Compression::Gzip { level: 6 };
     let one = with_threads(&src, c, 1);
     for n in [2, 5] {
@@ -188,7 +210,7 @@ fn gzip_output_is_identical_for_any_thread_count_and_gunzips() {
     flate2::read::GzDecoder::new(&one[..])
         .read_to_end(&mut back)
         .unwrap();
-    assert_eq!(back.len(), 6 << 20);
+    assert_eq!(back.len(), 3 << 19);
     if !tool_exists("gzip") {
         eprintln!("skipping `gzip -d` check: gzip not installed");
         return;
@@ -219,8 +241,13 @@ fn a_failing_sink_reports_its_error() {
             Ok(())
         }
     }
-    let err = write_layer(&Synthetic(8 << 20), Compression::None, &TarOptions::default(), Broken)
-        .unwrap_err();
+    let err = write_layer(
+        &Synthetic(8 << 20),
+        Compression::None,
+        &TarOptions::default(),
+        Broken,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("disk full"), "{err}");
 }
 
@@ -239,5 +266,13 @@ fn copy_to_root_and_bad_destinations() {
         host_path: t.path().join("x/f"),
         dest: "../f".into(),
     }]);
-    assert!(write_layer(&escape, Compression::None, &TarOptions::default(), Vec::new()).is_err());
+    assert!(
+        write_layer(
+            &escape,
+            Compression::None,
+            &TarOptions::default(),
+            Vec::new()
+        )
+        .is_err()
+    );
 }

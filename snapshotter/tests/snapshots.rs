@@ -156,7 +156,10 @@ fn overlay_snapshotter_round_trip() {
     let layers: Vec<_> = fs::read_dir(state.path().join("layers")).unwrap().collect();
     assert_eq!(layers.len(), 3);
     let mounts: Vec<_> = fs::read_dir(state.path().join("mounts")).unwrap().collect();
-    assert!(mounts.is_empty(), "released snapshots must be unmounted and removed");
+    assert!(
+        mounts.is_empty(),
+        "released snapshots must be unmounted and removed"
+    );
 }
 
 #[test]
@@ -169,7 +172,10 @@ fn overlay_snapshotter_flattens_long_chains() {
     let mut chain = Vec::new();
     for i in 0..75 {
         let src = tempfile::tempdir().unwrap();
-        write(&src.path().join(format!("layer{i:02}")), format!("{i}").as_bytes());
+        write(
+            &src.path().join(format!("layer{i:02}")),
+            format!("{i}").as_bytes(),
+        );
         write(&src.path().join("shared"), format!("{i}").as_bytes());
         chain.push(blob(
             &CopyDiff::new(vec![CopyEntry {
@@ -189,4 +195,39 @@ fn overlay_snapshotter_flattens_long_chains() {
     assert_eq!(tree(active.rootfs()), tree(expected.path()));
     assert_eq!(fs::read_dir(state.path().join("flat")).unwrap().count(), 1);
     active.release().unwrap();
+}
+
+#[test]
+fn release_never_deletes_through_a_leftover_mount() {
+    if !is_root() {
+        eprintln!("skipping: bind mounts need root");
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let snap = CopySnapshotter::new(state.path()).unwrap();
+    let active = snap.prepare(&[]).unwrap();
+    let host = tempfile::tempdir().unwrap();
+    write(&host.path().join("precious"), b"keep me");
+    let target = active.rootfs().join("mnt");
+    fs::create_dir(&target).unwrap();
+    let c = |p: &Path| std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    let (src, dst) = (c(host.path()), c(&target));
+    // SAFETY: valid C strings; a plain bind mount.
+    let rc = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            dst.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "bind mount failed: {}",
+        std::io::Error::last_os_error()
+    );
+    active.release().unwrap();
+    assert_eq!(fs::read(host.path().join("precious")).unwrap(), b"keep me");
 }

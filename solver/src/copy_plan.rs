@@ -4,11 +4,12 @@
 //! too; otherwise the destination is the file's new name. Directory sources copy their
 //! contents. ADD extracts local tar archives (plain, gzip, zstd).
 
+use crate::chain_files::open_layer;
 use crate::context::{ContextPathError, LocalContext};
 use crate::graph::{CopyOp, CopySource};
 use sealer_snapshotter::{CopyEntry, LayerBlobRef};
 use std::collections::HashMap;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -174,32 +175,13 @@ fn is_archive(path: &Path) -> Result<bool, CopyPlanError> {
     Ok(gzip || zstd || tar)
 }
 
-fn open_decompressed(path: &Path) -> Result<Box<dyn Read>, std::io::Error> {
-    let mut file = BufReader::new(std::fs::File::open(path)?);
-    let mut magic = [0u8; 4];
-    let n = {
-        use std::io::BufRead;
-        let buf = file.fill_buf()?;
-        let n = buf.len().min(4);
-        magic[..n].copy_from_slice(&buf[..n]);
-        n
-    };
-    if n >= 2 && magic[..2] == [0x1f, 0x8b] {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(file)))
-    } else if n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
-        Ok(Box::new(zstd::stream::read::Decoder::with_buffer(file)?))
-    } else {
-        Ok(Box::new(file))
-    }
-}
-
 fn extract(archive: &Path, out: &Path) -> Result<(), CopyPlanError> {
     let err = |source| CopyPlanError::Extract {
         path: archive.to_path_buf(),
         source,
     };
     std::fs::create_dir_all(out).map_err(err)?;
-    let reader = open_decompressed(archive).map_err(err)?;
+    let reader = open_layer(archive).map_err(err)?;
     let mut tar = tar::Archive::new(reader);
     tar.set_preserve_permissions(true);
     tar.set_overwrite(true);
@@ -229,7 +211,7 @@ enum Found {
 }
 
 fn layer_lookup(blob: &Path, path: &str) -> Option<Found> {
-    let reader = open_decompressed(blob).ok()?;
+    let reader = open_layer(blob).ok()?;
     let mut tar = tar::Archive::new(reader);
     let (parent, name) = match path.rsplit_once('/') {
         Some((p, n)) => (format!("{p}/"), n.to_string()),

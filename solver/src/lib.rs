@@ -4,6 +4,7 @@
 //! cache key per vertex (op + input keys + content checksums), runs only what misses, in
 //! parallel, through `worker`, and `export` writes the resulting image into the store.
 
+pub mod chain_files;
 pub mod checksum;
 pub mod context;
 pub mod copy_plan;

@@ -5,13 +5,16 @@ use super::resources::{Registry, ResourceType};
 use serde_json::{Value, json};
 
 /// Content type of an aggregated discovery answer.
-pub const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_CT: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// Whether the client's Accept header asks for aggregated discovery (v2).
 pub fn wants_aggregated(accept: &str) -> bool {
     accept.split(',').any(|part| {
         let p: Vec<&str> = part.split(';').map(str::trim).collect();
-        p.contains(&"g=apidiscovery.k8s.io") && p.contains(&"v=v2") && p.contains(&"as=APIGroupDiscoveryList")
+        p.contains(&"g=apidiscovery.k8s.io")
+            && p.contains(&"v=v2")
+            && p.contains(&"as=APIGroupDiscoveryList")
     })
 }
 
@@ -59,8 +62,10 @@ pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Option<Value
         resources.push(json!({"name": t.plural, "singularName": t.singular, "namespaced": t.namespaced,
             "kind": t.kind, "verbs": t.verbs(), "shortNames": t.short_names, "categories": t.categories}));
         if t.has_status {
-            resources.push(json!({"name": format!("{}/status", t.plural), "singularName": "",
-                "namespaced": t.namespaced, "kind": t.kind, "verbs": SUB_VERBS}));
+            resources.push(
+                json!({"name": format!("{}/status", t.plural), "singularName": "",
+                "namespaced": t.namespaced, "kind": t.kind, "verbs": SUB_VERBS}),
+            );
         }
         if t.has_scale {
             resources.push(json!({"name": format!("{}/scale", t.plural), "singularName": "",
@@ -68,12 +73,20 @@ pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Option<Value
                 "verbs": SUB_VERBS}));
         }
         if t.group.is_empty() && t.plural == "pods" {
-            resources.push(json!({"name": "pods/log", "singularName": "", "namespaced": true,
-                "kind": "Pod", "verbs": ["get"]}));
+            resources.push(
+                json!({"name": "pods/log", "singularName": "", "namespaced": true,
+                "kind": "Pod", "verbs": ["get"]}),
+            );
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 fn aggregated_resource(t: &ResourceType) -> Value {
@@ -111,7 +124,11 @@ pub fn aggregated(reg: &Registry, core: bool) -> Value {
             let versions: Vec<Value> = vs
                 .iter()
                 .map(|v| {
-                    let rs: Vec<Value> = reg.in_group_version(g, v).iter().map(|t| aggregated_resource(t)).collect();
+                    let rs: Vec<Value> = reg
+                        .in_group_version(g, v)
+                        .iter()
+                        .map(|t| aggregated_resource(t))
+                        .collect();
                     json!({"version": v, "resources": rs, "freshness": "Current"})
                 })
                 .collect();
@@ -134,14 +151,27 @@ mod tests {
         let reg = Registry::builtin();
         let l = resource_list(&reg, "apps", "v1").unwrap();
         assert_eq!(l["groupVersion"], "apps/v1");
-        let names: Vec<&str> = l["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = l["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
         assert!(names.contains(&"deployments") && names.contains(&"deployments/scale"));
         assert!(resource_list(&reg, "nope", "v1").is_none());
         let groups = api_group_list(&reg);
-        assert!(groups["groups"].as_array().unwrap().iter().any(|g| g["name"] == "apps"));
+        assert!(
+            groups["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["name"] == "apps")
+        );
         let agg = aggregated(&reg, true);
         assert_eq!(agg["items"].as_array().unwrap().len(), 1);
-        assert!(wants_aggregated("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"));
+        assert!(wants_aggregated(
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+        ));
         assert!(!wants_aggregated("application/json"));
     }
 }

@@ -1,6 +1,7 @@
 //! The verbs on a resource: get, list, create, update, patch, delete, deletecollection, and the
 //! `status` / `scale` subresources.
 
+use super::controllers;
 use super::patch;
 use super::proto;
 use super::resources::ResourceType;
@@ -35,10 +36,6 @@ impl Target {
 
 pub type Query = HashMap<String, String>;
 
-fn flag(q: &Query, k: &str) -> bool {
-    matches!(q.get(k).map(String::as_str), Some("1" | "true" | "True"))
-}
-
 fn strict(q: &Query) -> bool {
     q.get("fieldValidation").map(String::as_str) == Some("Strict")
 }
@@ -57,7 +54,8 @@ pub fn present(obj: &Value, rt: &ResourceType) -> Value {
 /// Parse a JSON, YAML or Kubernetes-protobuf request body.
 pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
     if proto::is_protobuf(body) {
-        return proto::decode(body).map_err(|e| ApiError::bad_request(format!("error decoding protobuf body: {e}")));
+        return proto::decode(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding protobuf body: {e}")));
     }
     if let Ok(v) = serde_json::from_slice::<Value>(body) {
         return Ok(v);
@@ -119,8 +117,10 @@ pub fn list(state: &State, t: &Target, q: &Query) -> Result<Value, ApiError> {
         .filter(|o| ls.matches(o) && fs.matches(o))
         .map(|o| present(o, &t.rt))
         .collect();
-    Ok(json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(),
-              "metadata": {"resourceVersion": state.rv.to_string()}, "items": items}))
+    Ok(
+        json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(),
+              "metadata": {"resourceVersion": state.rv.to_string()}, "items": items}),
+    )
 }
 
 fn ctx<'a>(t: &'a Target, q: &Query, url_name: Option<&'a str>) -> WriteCtx<'a> {
@@ -138,12 +138,25 @@ pub fn create(state: &mut State, t: &Target, q: &Query, body: &[u8]) -> Result<V
     if t.rt.namespaced && t.namespace.is_none() {
         return Err(ApiError::method_not_allowed());
     }
-    let obj = parse_body(body)?;
+    let mut obj = parse_body(body)?;
+    if t.rt.review {
+        // Reviews are answered, never stored: everything is allowed.
+        obj["apiVersion"] = json!(t.rt.api_version());
+        obj["kind"] = json!(t.rt.kind);
+        controllers::prepare(state, &t.rt, &mut obj);
+        return Ok(obj);
+    }
     let stored = write(state, &ctx(t, q, None), obj, None)?;
     Ok(present(&stored, &t.rt))
 }
 
-fn set_replicas(state: &mut State, t: &Target, q: &Query, name: &str, replicas: Value) -> Result<Value, ApiError> {
+fn set_replicas(
+    state: &mut State,
+    t: &Target,
+    q: &Query,
+    name: &str,
+    replicas: Value,
+) -> Result<Value, ApiError> {
     let old = current(state, t, name)?;
     let mut obj = (*old).clone();
     obj["spec"]["replicas"] = replicas;
@@ -156,10 +169,22 @@ fn set_replicas(state: &mut State, t: &Target, q: &Query, name: &str, replicas: 
     Ok(scale_of(&stored))
 }
 
-pub fn update(state: &mut State, t: &Target, q: &Query, name: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub fn update(
+    state: &mut State,
+    t: &Target,
+    q: &Query,
+    name: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let obj = parse_body(body)?;
     if t.sub.as_deref() == Some("scale") {
-        return set_replicas(state, t, q, name, obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1)));
+        return set_replicas(
+            state,
+            t,
+            q,
+            name,
+            obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1)),
+        );
     }
     let old = current(state, t, name)?;
     let stored = write(state, &ctx(t, q, Some(name)), obj, Some(old))?;
@@ -187,13 +212,18 @@ pub fn patch(
         (*old).clone()
     };
     let patched = match ct {
-        "application/json-patch+json" => patch::json_patch(&base, &p).map_err(ApiError::bad_request)?,
+        "application/json-patch+json" => {
+            patch::json_patch(&base, &p).map_err(ApiError::bad_request)?
+        }
         "application/merge-patch+json" => patch::merge_patch(&base, &p),
         "application/strategic-merge-patch+json" => patch::strategic_merge(&base, &p),
         other => return Err(ApiError::unsupported_media_type(other)),
     };
     if t.sub.as_deref() == Some("scale") {
-        let r = patched.pointer("/spec/replicas").cloned().unwrap_or(json!(1));
+        let r = patched
+            .pointer("/spec/replicas")
+            .cloned()
+            .unwrap_or(json!(1));
         return Ok((200, set_replicas(state, t, q, name, r)?));
     }
     if strict(q) && t.sub.is_none() {
@@ -208,7 +238,13 @@ pub fn patch(
     Ok((200, present(&stored, &t.rt)))
 }
 
-fn apply(state: &mut State, t: &Target, q: &Query, name: &str, applied: Value) -> Result<(u16, Value), ApiError> {
+fn apply(
+    state: &mut State,
+    t: &Target,
+    q: &Query,
+    name: &str,
+    applied: Value,
+) -> Result<(u16, Value), ApiError> {
     let rt = &t.rt;
     if strict(q) {
         let unknown = unknown_fields(state, rt, &applied);
@@ -217,11 +253,21 @@ fn apply(state: &mut State, t: &Target, q: &Query, name: &str, applied: Value) -
                 .iter()
                 .map(|f| format!(".{f}: field not declared in schema"))
                 .collect();
-            let gv = if rt.group.is_empty() { format!("/{}", rt.version) } else { rt.api_version() };
-            return Err(ApiError::new(500, "", format!(
-                "failed to create typed patch object ({}/{name}; {gv}, Kind={}): {}",
-                t.namespace.as_deref().unwrap_or_default(), rt.kind, fields.join(", ")
-            )));
+            let gv = if rt.group.is_empty() {
+                format!("/{}", rt.version)
+            } else {
+                rt.api_version()
+            };
+            return Err(ApiError::new(
+                500,
+                "",
+                format!(
+                    "failed to create typed patch object ({}/{name}; {gv}, Kind={}): {}",
+                    t.namespace.as_deref().unwrap_or_default(),
+                    rt.kind,
+                    fields.join(", ")
+                ),
+            ));
         }
     }
     let manager = q.get("fieldManager").cloned().unwrap_or_default();
@@ -254,7 +300,11 @@ pub fn delete(state: &mut State, t: &Target, q: &Query, name: &str) -> Result<Va
         return Ok(present(&obj, &t.rt));
     }
     let orphan = q.get("propagationPolicy").map(String::as_str) == Some("Orphan");
-    let removed = if orphan { state.remove(&key) } else { state.remove_cascade(&key) };
+    let removed = if orphan {
+        state.remove(&key)
+    } else {
+        state.remove_cascade(&key)
+    };
     Ok(present(&removed.unwrap_or(obj), &t.rt))
 }
 
@@ -262,13 +312,21 @@ pub fn delete_collection(state: &mut State, t: &Target, q: &Query) -> Result<Val
     let listed = list(state, t, q)?;
     let mut items = Vec::new();
     for item in listed["items"].as_array().cloned().unwrap_or_default() {
-        let name = item["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        let ns = item["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+        let name = item["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let ns = item["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let key = Key::new(&t.rt.group, &t.rt.plural, &ns, &name);
         if let Some(o) = state.remove_cascade(&key) {
             items.push(present(&o, &t.rt));
         }
     }
-    Ok(json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(),
-              "metadata": {"resourceVersion": state.rv.to_string()}, "items": items}))
+    Ok(
+        json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(),
+              "metadata": {"resourceVersion": state.rv.to_string()}, "items": items}),
+    )
 }

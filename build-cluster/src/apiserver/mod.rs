@@ -17,6 +17,7 @@ mod selector;
 mod status;
 mod store;
 mod watch;
+mod workloads;
 mod write;
 
 pub use resources::ResourceType;
@@ -56,9 +57,21 @@ impl Default for ServerConfig {
     }
 }
 
+/// Request counters of a running server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServerStats {
+    /// Requests answered.
+    pub requests: u64,
+    /// Time spent handling them (reading the body to building the answer; watch streams count
+    /// only their setup), for comparing the server's share of a build with the clients'.
+    pub busy: std::time::Duration,
+}
+
 /// Shared by all request handlers.
 struct Shared {
     store: Store,
+    requests: std::sync::atomic::AtomicU64,
+    busy_nanos: std::sync::atomic::AtomicU64,
     config: ServerConfig,
     addr: SocketAddr,
     shutdown: tokio::sync::watch::Receiver<bool>,
@@ -80,9 +93,11 @@ impl ApiServer {
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::watch::channel(false);
         let store = Store::new();
-        controllers::bootstrap(&mut store.lock(), &config.kube_version);
+        workloads::bootstrap(&mut store.lock(), &config.kube_version);
         let shared = Arc::new(Shared {
             store,
+            requests: Default::default(),
+            busy_nanos: Default::default(),
             config,
             addr,
             shutdown: rx,
@@ -143,10 +158,23 @@ impl ApiServer {
             .collect()
     }
 
+    /// Requests answered so far and the time spent on them.
+    pub fn stats(&self) -> ServerStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        ServerStats {
+            requests: self.shared.requests.load(Relaxed),
+            busy: std::time::Duration::from_nanos(self.shared.busy_nanos.load(Relaxed)),
+        }
+    }
+
     /// Every stored object, including the server's own.
     pub fn snapshot_all(&self) -> Vec<Value> {
         let state = self.shared.store.lock();
-        state.objects.values().map(|e| (*e.object).clone()).collect()
+        state
+            .objects
+            .values()
+            .map(|e| (*e.object).clone())
+            .collect()
     }
 
     /// Stop serving: open watches end, the listener closes.
@@ -181,6 +209,19 @@ fn error_response(e: &ApiError) -> Response {
 }
 
 async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let t0 = Instant::now();
+    let resp = answer(&shared, req).await;
+    let nanos = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    shared
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    shared
+        .busy_nanos
+        .fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+    resp
+}
+
+async fn answer(shared: &Shared, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let header = |name: header::HeaderName| {
         parts
@@ -199,7 +240,13 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         .unwrap_or_default();
     let body = match axum::body::to_bytes(body, shared.config.max_body).await {
         Ok(b) => b,
-        Err(_) => return error_response(&ApiError::new(413, "RequestEntityTooLarge", "request body too large")),
+        Err(_) => {
+            return error_response(&ApiError::new(
+                413,
+                "RequestEntityTooLarge",
+                "request body too large",
+            ));
+        }
     };
     let req = route::Request {
         method: parts.method.as_str(),
@@ -210,7 +257,13 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         body: &body,
     };
     let (method, path) = (req.method.to_string(), parts.uri.to_string());
-    let result = route::handle(&shared.store, &shared.config, shared.addr, shared.shutdown.clone(), req);
+    let result = route::handle(
+        &shared.store,
+        &shared.config,
+        shared.addr,
+        shared.shutdown.clone(),
+        req,
+    );
     if shared.config.trace {
         let code = match &result {
             Ok(route::Reply::Json(c, _, _)) => *c,
@@ -223,13 +276,16 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Ok(route::Reply::Json(code, v, ct)) => json_response(code, &v, ct),
         Ok(route::Reply::Stream(stream)) => {
             let mut resp = Response::new(Body::from_stream(stream));
-            resp.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             resp
         }
         Ok(route::Reply::Raw(bytes, ct)) => {
             let mut resp = Response::new(Body::from(bytes));
-            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
             resp
         }
         Ok(route::Reply::Text(text)) => {
@@ -239,5 +295,81 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             resp
         }
         Err(e) => error_response(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        let code = out[9..12].parse().unwrap();
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (code, body)
+    }
+
+    #[tokio::test]
+    async fn starts_fast_and_serves_plain_http() {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let s = ApiServer::start(ServerConfig::default()).await.unwrap();
+            times.push(t.elapsed());
+            s.stop().await;
+        }
+        times.sort();
+        println!(
+            "embedded API server start: median {:?}, max {:?}",
+            times[2], times[4]
+        );
+        let s = ApiServer::start(ServerConfig::default()).await.unwrap();
+        let (code, body) = http(s.addr(), "GET", "/version", "").await;
+        assert_eq!(code, 200);
+        assert!(body.contains("\"gitVersion\":\"v1.32.0\""), "{body}");
+        let cm =
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"a":"b"}}"#;
+        let (code, _) = http(
+            s.addr(),
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            cm,
+        )
+        .await;
+        assert_eq!(code, 201);
+        let (code, body) = http(
+            s.addr(),
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            cm,
+        )
+        .await;
+        assert_eq!(code, 409);
+        assert!(body.contains("\"reason\":\"AlreadyExists\""), "{body}");
+        let (code, body) = http(s.addr(), "GET", "/apis/nope.io/v1/things", "").await;
+        assert_eq!(code, 404);
+        assert!(
+            body.contains("the server could not find the requested resource"),
+            "{body}"
+        );
+        assert!(
+            s.kubeconfig_yaml()
+                .contains(&format!("server: http://{}", s.addr()))
+        );
+        assert_eq!(s.snapshot().len(), 1);
+        assert!(s.snapshot_all().len() > 5);
+        assert_eq!(s.stats().requests, 4);
+        s.stop().await;
     }
 }

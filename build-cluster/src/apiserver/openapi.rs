@@ -20,7 +20,10 @@ pub fn root(reg: &Registry) -> Value {
         for v in vs {
             let p = gv_path(&g, &v);
             let hash = fnv64(document(reg, &g, &v).to_string().as_bytes());
-            paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={hash:016X}")}));
+            paths.insert(
+                p.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={hash:016X}")}),
+            );
         }
     }
     json!({"paths": paths})
@@ -81,14 +84,25 @@ mod tests {
     fn patch_ops_carry_field_validation() {
         let reg = Registry::builtin();
         let r = root(&reg);
-        let url = r["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().unwrap();
+        let url = r["paths"]["apis/apps/v1"]["serverRelativeURL"]
+            .as_str()
+            .unwrap();
         assert!(url.starts_with("/openapi/v3/apis/apps/v1?hash="));
         let d = document_for_path(&reg, "apis/apps/v1").unwrap();
         let op = &d["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
         assert_eq!(op["x-kubernetes-group-version-kind"]["kind"], "Deployment");
-        assert!(op["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation"));
-        assert!(document_for_path(&reg, "api/v1").unwrap()["paths"]
-            .get("/api/v1/namespaces/{name}").is_some());
+        assert!(
+            op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "fieldValidation")
+        );
+        assert!(
+            document_for_path(&reg, "api/v1").unwrap()["paths"]
+                .get("/api/v1/namespaces/{name}")
+                .is_some()
+        );
         assert!(document_for_path(&reg, "apis/none/v1").is_none());
     }
 }

@@ -13,8 +13,12 @@ pub fn json_patch(doc: &Value, ops: &Value) -> Result<Value, String> {
         .ok_or("json patch must be a list of operations")?;
     let mut doc = doc.clone();
     for op in ops {
-        let kind = op["op"].as_str().ok_or("json patch operation without \"op\"")?;
-        let path = op["path"].as_str().ok_or("json patch operation without \"path\"")?;
+        let kind = op["op"]
+            .as_str()
+            .ok_or("json patch operation without \"op\"")?;
+        let path = op["path"]
+            .as_str()
+            .ok_or("json patch operation without \"path\"")?;
         match kind {
             "add" => add(&mut doc, path, op["value"].clone())?,
             "remove" => {
@@ -25,7 +29,9 @@ pub fn json_patch(doc: &Value, ops: &Value) -> Result<Value, String> {
                 add(&mut doc, path, op["value"].clone())?;
             }
             "move" | "copy" => {
-                let from = op["from"].as_str().ok_or("json patch move/copy without \"from\"")?;
+                let from = op["from"]
+                    .as_str()
+                    .ok_or("json patch move/copy without \"from\"")?;
                 let v = if kind == "move" {
                     remove(&mut doc, from)?
                 } else {
@@ -129,8 +135,14 @@ pub fn merge_patch(target: &Value, patch: &Value) -> Value {
 fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
     let has = |k: &str| items.iter().all(|i| i.get(k).is_some());
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env"
-        | "imagePullSecrets" | "secrets" | "resourceClaims" => Some("name"),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "secrets"
+        | "resourceClaims" => Some("name"),
         "volumeMounts" => Some("mountPath"),
         "volumeDevices" => Some("devicePath"),
         "hostAliases" => Some("ip"),
@@ -211,7 +223,10 @@ fn merge_list(field: &str, cur: &[Value], new: &[Value]) -> Value {
         }
         return Value::Array(out);
     }
-    if new.iter().any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace")) {
+    if new
+        .iter()
+        .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"))
+    {
         return Value::Array(
             new.iter()
                 .filter(|i| i.get("$patch").is_none())
@@ -253,16 +268,38 @@ fn prune_dropped(target: &mut Value, prev: &Value, new: &Value) {
         return;
     };
     for (k, pv) in p {
-        match new.get(k) {
-            None => {
+        match (new.get(k), pv) {
+            (None, _) => {
                 t.remove(k);
             }
-            Some(nv) if pv.is_object() && nv.is_object() => {
+            (Some(nv), Value::Object(_)) if nv.is_object() => {
                 if let Some(tv) = t.get_mut(k) {
                     prune_dropped(tv, pv, nv);
                 }
             }
-            Some(_) => {}
+            (Some(Value::Array(nv)), Value::Array(pl)) => {
+                let Some(key) = merge_key(k, pl) else {
+                    continue;
+                };
+                let Some(Value::Array(tl)) = t.get_mut(k) else {
+                    continue;
+                };
+                tl.retain(|item| {
+                    let id = item.get(key);
+                    let was_applied = pl.iter().any(|x| x.get(key) == id);
+                    let still_applied = nv.iter().any(|x| x.get(key) == id);
+                    !was_applied || still_applied
+                });
+                for item in tl.iter_mut() {
+                    let id = item.get(key).cloned();
+                    let before = pl.iter().find(|x| x.get(key) == id.as_ref());
+                    let now = nv.iter().find(|x| x.get(key) == id.as_ref());
+                    if let (Some(b), Some(n)) = (before, now) {
+                        prune_dropped(item, b, n);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -299,20 +336,39 @@ mod tests {
             "containers":[{"name":"b","image":"y:2"},{"name":"a","$patch":"delete"},{"name":"c","image":"z"}],
             "finalizers":["f2"]}});
         let out = strategic_merge(&t, &p);
-        assert_eq!(out["spec"]["containers"], json!([{"name":"b","image":"y:2"},{"name":"c","image":"z"}]));
-        assert_eq!(out["spec"]["finalizers"], json!(["f1","f2"]));
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name":"b","image":"y:2"},{"name":"c","image":"z"}])
+        );
+        assert_eq!(out["spec"]["finalizers"], json!(["f1", "f2"]));
         let r = strategic_merge(&t, &json!({"spec":{"$patch":"replace","x":1}}));
         assert_eq!(r, json!({"spec":{"x":1}}));
-        let d = strategic_merge(&json!({"args":["a","b"]}), &json!({"$deleteFromPrimitiveList/args":["a"]}));
+        let d = strategic_merge(
+            &json!({"args":["a","b"]}),
+            &json!({"$deleteFromPrimitiveList/args":["a"]}),
+        );
         assert_eq!(d, json!({"args":["b"]}));
     }
 
     #[test]
     fn apply_prunes_dropped_fields() {
-        let existing = json!({"metadata":{"labels":{"a":"1","b":"2","other":"x"}},"data":{"k":"v"}});
+        let existing =
+            json!({"metadata":{"labels":{"a":"1","b":"2","other":"x"}},"data":{"k":"v"}});
         let prev = json!({"metadata":{"labels":{"a":"1","b":"2"}},"data":{"k":"v"}});
         let applied = json!({"metadata":{"labels":{"a":"1"}},"data":{"k":"w"}});
         let out = server_side_apply(&existing, Some(&prev), &applied);
-        assert_eq!(out, json!({"metadata":{"labels":{"a":"1","other":"x"}},"data":{"k":"w"}}));
+        assert_eq!(
+            out,
+            json!({"metadata":{"labels":{"a":"1","other":"x"}},"data":{"k":"w"}})
+        );
+        let existing = json!({"spec":{"containers":[{"name":"a","image":"x"},{"name":"m","image":"y"},{"name":"o"}]}});
+        let prev =
+            json!({"spec":{"containers":[{"name":"a","image":"x"},{"name":"m","image":"y"}]}});
+        let applied = json!({"spec":{"containers":[{"name":"a","image":"x2"}]}});
+        let out = server_side_apply(&existing, Some(&prev), &applied);
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name":"a","image":"x2"},{"name":"o"}])
+        );
     }
 }

@@ -43,13 +43,17 @@ fn table() -> &'static Table {
             }
             let cols: Vec<&'static str> = line.split(' ').collect();
             if let ([num, name, card, ty], Some(msg)) = (cols.as_slice(), cur) {
-                let Ok(num) = num.parse::<u64>() else { continue };
+                let Ok(num) = num.parse::<u64>() else {
+                    continue;
+                };
                 let card = match *card {
                     "r" => Card::Repeated,
                     "m" => Card::Map,
                     _ => Card::One,
                 };
-                t.entry(msg).or_default().insert(num, Field { name, card, ty });
+                t.entry(msg)
+                    .or_default()
+                    .insert(num, Field { name, card, ty });
             }
         }
         t
@@ -81,7 +85,11 @@ impl<'a> Reader<'a> {
     }
 
     fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or("truncated field")?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.buf.len())
+            .ok_or("truncated field")?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -106,12 +114,16 @@ fn fields(buf: &[u8]) -> Result<Vec<(u64, Raw<'_>)>, String> {
         let tag = r.varint()?;
         let v = match tag & 7 {
             0 => Raw::Varint(r.varint()?),
-            1 => Raw::Fixed(u64::from_le_bytes(r.bytes(8)?.try_into().map_err(|_| "bad fixed64")?)),
+            1 => Raw::Fixed(u64::from_le_bytes(
+                r.bytes(8)?.try_into().map_err(|_| "bad fixed64")?,
+            )),
             2 => {
                 let n = usize::try_from(r.varint()?).map_err(|_| "length overflow")?;
                 Raw::Bytes(r.bytes(n)?)
             }
-            5 => Raw::Fixed(u64::from(u32::from_le_bytes(r.bytes(4)?.try_into().map_err(|_| "bad fixed32")?))),
+            5 => Raw::Fixed(u64::from(u32::from_le_bytes(
+                r.bytes(4)?.try_into().map_err(|_| "bad fixed32")?,
+            ))),
             w => return Err(format!("unsupported wire type {w}")),
         };
         out.push((tag >> 3, v));
@@ -142,7 +154,10 @@ fn value(ty: &str, raw: &Raw<'_>, depth: u8) -> Result<Value, String> {
 
 /// Repeated scalars may come packed.
 fn push_repeated(arr: &mut Vec<Value>, ty: &str, raw: &Raw<'_>, depth: u8) -> Result<(), String> {
-    if let (Raw::Bytes(b), true) = (raw, matches!(ty, "int32" | "int64" | "bool" | "uint32" | "uint64")) {
+    if let (Raw::Bytes(b), true) = (
+        raw,
+        matches!(ty, "int32" | "int64" | "bool" | "uint32" | "uint64"),
+    ) {
         let mut r = Reader { buf: b, pos: 0 };
         while !r.done() {
             arr.push(scalar(ty, &Raw::Varint(r.varint()?))?);
@@ -161,7 +176,11 @@ fn time(m: &Map<String, Value>, micro: bool) -> Value {
     }
     let base = rfc3339(secs.max(0) as u64);
     if micro {
-        json!(format!("{}.{:06}Z", base.trim_end_matches('Z'), nanos / 1000))
+        json!(format!(
+            "{}.{:06}Z",
+            base.trim_end_matches('Z'),
+            nanos / 1000
+        ))
     } else {
         json!(base)
     }
@@ -172,9 +191,14 @@ fn special(ty: &str, m: Map<String, Value>) -> Value {
     match ty {
         "k8s.io.apimachinery.pkg.apis.meta.v1.Time" => time(&m, false),
         "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime" => time(&m, true),
-        "k8s.io.apimachinery.pkg.api.resource.Quantity" => m.get("string").cloned().unwrap_or(json!("0")),
+        "k8s.io.apimachinery.pkg.api.resource.Quantity" => {
+            m.get("string").cloned().unwrap_or(json!("0"))
+        }
         "k8s.io.apimachinery.pkg.apis.meta.v1.Duration" => {
-            json!(format!("{}s", m.get("duration").and_then(Value::as_i64).unwrap_or(0) / 1_000_000_000))
+            json!(format!(
+                "{}s",
+                m.get("duration").and_then(Value::as_i64).unwrap_or(0) / 1_000_000_000
+            ))
         }
         "k8s.io.apimachinery.pkg.util.intstr.IntOrString" => {
             if m.get("type").and_then(Value::as_i64) == Some(1) {
@@ -195,14 +219,20 @@ fn message(ty: &str, buf: &[u8], depth: u8) -> Result<Value, String> {
     if depth > 64 {
         return Err("message nesting too deep".into());
     }
-    if matches!(ty, "k8s.io.apimachinery.pkg.runtime.RawExtension" | "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1") {
+    if matches!(
+        ty,
+        "k8s.io.apimachinery.pkg.runtime.RawExtension"
+            | "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1"
+    ) {
         let raw = fields(buf)?.into_iter().find_map(|(n, r)| match (n, r) {
             (1, Raw::Bytes(b)) => Some(raw_json(b)),
             _ => None,
         });
         return Ok(raw.unwrap_or(Value::Null));
     }
-    let schema = table().get(ty).ok_or_else(|| format!("unknown protobuf message {ty}"))?;
+    let schema = table()
+        .get(ty)
+        .ok_or_else(|| format!("unknown protobuf message {ty}"))?;
     let mut out = Map::new();
     for (num, raw) in fields(buf)? {
         let Some(f) = schema.get(&num) else { continue };
@@ -246,15 +276,27 @@ fn message(ty: &str, buf: &[u8], depth: u8) -> Result<Value, String> {
 }
 
 fn package(group: &str) -> &str {
-    if group.is_empty() { "core" } else { group.split('.').next().unwrap_or(group) }
+    if group.is_empty() {
+        "core"
+    } else {
+        group.split('.').next().unwrap_or(group)
+    }
 }
 
 /// Decode a `k8s\0`-prefixed protobuf body into the object's JSON form.
 pub fn decode(body: &[u8]) -> Result<Value, String> {
-    let inner = body.strip_prefix(MAGIC).ok_or("not a Kubernetes protobuf envelope")?;
+    let inner = body
+        .strip_prefix(MAGIC)
+        .ok_or("not a Kubernetes protobuf envelope")?;
     let unknown = message("k8s.io.apimachinery.pkg.runtime.Unknown", inner, 0)?;
-    let api_version = unknown.pointer("/typeMeta/apiVersion").and_then(Value::as_str).unwrap_or_default();
-    let kind = unknown.pointer("/typeMeta/kind").and_then(Value::as_str).unwrap_or_default();
+    let api_version = unknown
+        .pointer("/typeMeta/apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = unknown
+        .pointer("/typeMeta/kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let ty = format!("k8s.io.api.{}.{version}.{kind}", package(group));
     // `raw` was turned into base64 by the generic decoder: take the bytes from the envelope again.
@@ -301,7 +343,10 @@ mod tests {
         meta.extend(field(3, b"default"));
         meta.extend(field(11, &[field(1, b"owner"), field(2, b"helm")].concat()));
         let mut secret = field(1, &meta);
-        secret.extend(field(2, &[field(1, b"release"), field(2, b"hello")].concat()));
+        secret.extend(field(
+            2,
+            &[field(1, b"release"), field(2, b"hello")].concat(),
+        ));
         secret.extend(field(3, b"helm.sh/release.v1"));
         let type_meta = [field(1, b"v1"), field(2, b"Secret")].concat();
         let unknown = [field(1, &type_meta), field(2, &secret)].concat();

@@ -62,12 +62,20 @@ pub fn handle(
         ["healthz" | "readyz" | "livez", ..] => return Ok(Reply::Text("ok".into())),
         ["api"] if agg => {
             let reg = store.lock().registry.clone();
-            return Ok(Reply::Json(200, discovery::aggregated(&reg, true), discovery::AGGREGATED_CT));
+            return Ok(Reply::Json(
+                200,
+                discovery::aggregated(&reg, true),
+                discovery::AGGREGATED_CT,
+            ));
         }
         ["api"] => return ok(discovery::api_versions(&addr.to_string())),
         ["apis"] if agg => {
             let reg = store.lock().registry.clone();
-            return Ok(Reply::Json(200, discovery::aggregated(&reg, false), discovery::AGGREGATED_CT));
+            return Ok(Reply::Json(
+                200,
+                discovery::aggregated(&reg, false),
+                discovery::AGGREGATED_CT,
+            ));
         }
         ["apis"] => return ok(discovery::api_group_list(&store.lock().registry)),
         // An empty protobuf document: kubectl then finds no client-side schema for unknown kinds
@@ -128,7 +136,8 @@ fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Result<T
         return Err(ApiError::unknown_resource());
     }
     if let Some(s) = sub {
-        let known = matches!(*s, "status" | "finalize") || (*s == "scale" && rt.has_scale) || *s == "log";
+        let known =
+            matches!(*s, "status" | "finalize") || (*s == "scale" && rt.has_scale) || *s == "log";
         if !known {
             return Err(ApiError::unknown_resource());
         }
@@ -142,7 +151,10 @@ fn resolve(store: &Store, group: &str, version: &str, rest: &[&str]) -> Result<T
 }
 
 fn is_watch(q: &Query) -> bool {
-    matches!(q.get("watch").map(String::as_str), Some("1" | "true" | "True"))
+    matches!(
+        q.get("watch").map(String::as_str),
+        Some("1" | "true" | "True")
+    )
 }
 
 fn resource(
@@ -162,8 +174,14 @@ fn resource(
         ("GET", Some(_)) if t.sub.as_deref() == Some("log") => Ok(Reply::Text(String::new())),
         ("GET", Some(n)) => ok(handlers::get(&state, &t, n)?),
         ("GET", None) => ok(handlers::list(&state, &t, q)?),
-        ("POST", None) => Ok(Reply::Json(201, handlers::create(&mut state, &t, q, req.body)?, JSON)),
-        ("PUT", Some(n)) if t.sub.as_deref() == Some("finalize") => ok(handlers::get(&state, &t, n)?),
+        ("POST", None) => Ok(Reply::Json(
+            201,
+            handlers::create(&mut state, &t, q, req.body)?,
+            JSON,
+        )),
+        ("PUT", Some(n)) if t.sub.as_deref() == Some("finalize") => {
+            ok(handlers::get(&state, &t, n)?)
+        }
         ("PUT", Some(n)) => ok(handlers::update(&mut state, &t, q, n, req.body)?),
         ("PATCH", Some(n)) => {
             let (code, v) = handlers::patch(&mut state, &t, q, n, req.content_type, req.body)?;

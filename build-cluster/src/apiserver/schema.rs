@@ -161,7 +161,9 @@ fn convert(node: &Value, depth: u8) -> Schema {
         return Schema::Object(fields);
     }
     match &node["additionalProperties"] {
-        Value::Object(_) => return Schema::Map(Box::new(convert(&node["additionalProperties"], depth + 1))),
+        Value::Object(_) => {
+            return Schema::Map(Box::new(convert(&node["additionalProperties"], depth + 1)));
+        }
         Value::Bool(true) => return Schema::Any,
         _ => {}
     }
@@ -227,13 +229,21 @@ mod tests {
         let d = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x","bogus":1},
             "spec":{"foo":1,"template":{"spec":{"containers":[{"name":"a","imagee":"x"}]}}}});
         let u = unknown_fields(s, &d);
-        assert_eq!(u, vec!["metadata.bogus", "spec.foo", "spec.template.spec.containers[0].imagee"]);
+        assert_eq!(
+            u,
+            vec![
+                "metadata.bogus",
+                "spec.foo",
+                "spec.template.spec.containers[0].imagee"
+            ]
+        );
         assert_eq!(
             strict_message(&u[1..2]),
             "strict decoding error: unknown field \"spec.foo\""
         );
         assert!(builtin("apps", "Nope").is_none());
-        let ok = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"a":"b"}});
+        let ok =
+            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"a":"b"}});
         assert!(unknown_fields(builtin("", "ConfigMap").unwrap(), &ok).is_empty());
     }
 
@@ -246,6 +256,9 @@ mod tests {
         let s = from_openapi(&root);
         let cr = json!({"apiVersion":"e/v1","kind":"W","metadata":{"name":"w"},"spec":{"image":"x",
             "extra":{"anything":1},"items":[{"n":"a","m":1}],"labels":{"a":"b"},"typo":true}});
-        assert_eq!(unknown_fields(&s, &cr), vec!["spec.items[0].m", "spec.typo"]);
+        assert_eq!(
+            unknown_fields(&s, &cr),
+            vec!["spec.items[0].m", "spec.typo"]
+        );
     }
 }

@@ -102,40 +102,6 @@ impl LabelSelector {
         Ok(LabelSelector { reqs })
     }
 
-    /// Build from a `matchLabels`/`matchExpressions` object.
-    pub fn from_object(sel: &Value) -> LabelSelector {
-        let mut reqs = Vec::new();
-        if let Some(m) = sel.get("matchLabels").and_then(Value::as_object) {
-            for (k, v) in m {
-                reqs.push(Requirement {
-                    key: k.clone(),
-                    op: Op::Eq(v.as_str().unwrap_or_default().to_string()),
-                });
-            }
-        }
-        if let Some(exprs) = sel.get("matchExpressions").and_then(Value::as_array) {
-            for e in exprs {
-                let key = e["key"].as_str().unwrap_or_default().to_string();
-                let values: Vec<String> = e["values"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let op = match e["operator"].as_str() {
-                    Some("In") => Op::In(values),
-                    Some("NotIn") => Op::NotIn(values),
-                    Some("Exists") => Op::Exists,
-                    _ => Op::NotExists,
-                };
-                reqs.push(Requirement { key, op });
-            }
-        }
-        LabelSelector { reqs }
-    }
-
     pub fn matches(&self, obj: &Value) -> bool {
         let labels = obj.pointer("/metadata/labels");
         self.reqs.iter().all(|r| {
@@ -218,19 +184,19 @@ mod tests {
     }
 
     #[test]
-    fn match_labels_object() {
-        let o = json!({"metadata":{"labels":{"app":"web"}}});
-        let s = LabelSelector::from_object(&json!({"matchLabels":{"app":"web"},
-            "matchExpressions":[{"key":"tier","operator":"DoesNotExist"}]}));
-        assert!(s.matches(&o));
-    }
-
-    #[test]
     fn field_selector_paths() {
         let o = json!({"metadata":{"name":"x","namespace":"d"},"status":{"phase":"Running"}});
         assert!(FieldSelector::parse("metadata.name=x").unwrap().matches(&o));
-        assert!(FieldSelector::parse("metadata.name!=y,status.phase==Running").unwrap().matches(&o));
-        assert!(!FieldSelector::parse("metadata.namespace=z").unwrap().matches(&o));
+        assert!(
+            FieldSelector::parse("metadata.name!=y,status.phase==Running")
+                .unwrap()
+                .matches(&o)
+        );
+        assert!(
+            !FieldSelector::parse("metadata.namespace=z")
+                .unwrap()
+                .matches(&o)
+        );
         assert!(FieldSelector::parse("bogus").is_err());
     }
 }

@@ -43,16 +43,6 @@ pub enum EventType {
     Deleted,
 }
 
-impl EventType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Added => "ADDED",
-            EventType::Modified => "MODIFIED",
-            EventType::Deleted => "DELETED",
-        }
-    }
-}
-
 /// One change, as watches see it.
 #[derive(Debug)]
 pub struct Change {
@@ -229,7 +219,8 @@ impl State {
     }
 
     pub fn namespace_exists(&self, ns: &str) -> bool {
-        self.objects.contains_key(&Key::new("", "namespaces", "", ns))
+        self.objects
+            .contains_key(&Key::new("", "namespaces", "", ns))
     }
 
     /// Next address of the service range 10.96.0.0/12.
@@ -270,9 +261,17 @@ mod tests {
         let mut s = store.lock();
         let mut rx = s.subscribe();
         let ns = Key::new("", "namespaces", "", "a");
-        s.put(ns.clone(), json!({"metadata":{"name":"a","uid":"u-ns"}}), false);
+        s.put(
+            ns.clone(),
+            json!({"metadata":{"name":"a","uid":"u-ns"}}),
+            false,
+        );
         let owner = Key::new("apps", "deployments", "a", "d");
-        s.put(owner.clone(), json!({"metadata":{"name":"d","uid":"u1"}}), false);
+        s.put(
+            owner.clone(),
+            json!({"metadata":{"name":"d","uid":"u1"}}),
+            false,
+        );
         let pod = Key::new("", "pods", "a", "p");
         s.put(
             pod.clone(),

@@ -29,7 +29,11 @@ impl Filter {
     fn in_scope(&self, c: &Change) -> bool {
         c.key.group == self.target.rt.group
             && c.key.plural == self.target.rt.plural
-            && self.target.namespace.as_deref().is_none_or(|n| n == c.key.namespace)
+            && self
+                .target
+                .namespace
+                .as_deref()
+                .is_none_or(|n| n == c.key.namespace)
             && self.target.name.as_deref().is_none_or(|n| n == c.key.name)
     }
 
@@ -74,16 +78,27 @@ pub fn open(
     shutdown: watch::Receiver<bool>,
 ) -> Result<impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + use<>, ApiError> {
     let (labels, fields) = selectors(q)?;
-    let filter = Filter { target, labels, fields };
+    let filter = Filter {
+        target,
+        labels,
+        fields,
+    };
     let state = store.lock();
     let rx = state.subscribe();
     let mut pending = VecDeque::new();
-    let rv: u64 = q.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let rv: u64 = q
+        .get("resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let initial = q.get("sendInitialEvents").map(String::as_str) == Some("true");
     if rv == 0 || initial {
         let rt = &filter.target.rt;
         for obj in state.list(&rt.group, &rt.plural, filter.target.namespace.as_deref()) {
-            let name_ok = filter.target.name.as_deref().is_none_or(|n| obj["metadata"]["name"] == n);
+            let name_ok = filter
+                .target
+                .name
+                .as_deref()
+                .is_none_or(|n| obj["metadata"]["name"] == n);
             if name_ok && filter.matches(&obj) {
                 pending.push_back(line("ADDED", &present(&obj, rt)));
             }

@@ -1,12 +1,12 @@
 //! The write pipeline shared by create, update, patch and apply: identity checks, strict field
 //! validation, name rules, metadata stamping, defaults/status, storing and controller follow-up.
 
-use super::controllers;
 use super::meta::{name_suffix, new_uid, now_rfc3339, random_u64};
 use super::resources::{Registry, ResourceType};
 use super::schema;
 use super::status::ApiError;
 use super::store::{Key, State};
+use super::{controllers, workloads};
 use regex::Regex;
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
@@ -56,7 +56,8 @@ fn subdomain_re() -> &'static Regex {
 fn label_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap_or_else(|_| unreachable!("static regex"))
+        Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+            .unwrap_or_else(|_| unreachable!("static regex"))
     })
 }
 
@@ -64,7 +65,10 @@ fn validate(rt: &ResourceType, name: &str, obj: &Value) -> Result<(), ApiError> 
     let mut causes = Vec::new();
     let dns_label = rt.group.is_empty() && matches!(rt.kind.as_str(), "Namespace" | "Service");
     let checked = rt.crd.is_some()
-        || matches!(rt.group.as_str(), "" | "apps" | "batch" | "networking.k8s.io" | "policy");
+        || matches!(
+            rt.group.as_str(),
+            "" | "apps" | "batch" | "networking.k8s.io" | "policy"
+        );
     if dns_label && (!label_re().is_match(name) || name.len() > 63) {
         causes.push(("metadata.name".to_string(), format!(
             "Invalid value: \"{name}\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
@@ -114,12 +118,18 @@ pub fn write(
 ) -> Result<Arc<Value>, ApiError> {
     let rt = ctx.rt;
     if !obj.is_object() {
-        return Err(ApiError::cannot_handle(rt, "the object must be a JSON or YAML map"));
+        return Err(ApiError::cannot_handle(
+            rt,
+            "the object must be a JSON or YAML map",
+        ));
     }
     if ctx.strict && !ctx.status_only {
         let unknown = unknown_fields(state, rt, &obj);
         if !unknown.is_empty() {
-            return Err(ApiError::cannot_handle(rt, &schema::strict_message(&unknown)));
+            return Err(ApiError::cannot_handle(
+                rt,
+                &schema::strict_message(&unknown),
+            ));
         }
     }
     obj["apiVersion"] = json!(rt.api_version());
@@ -145,7 +155,10 @@ pub fn write(
         String::new()
     };
     // Name.
-    let mut name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let mut name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if let Some(url) = ctx.url_name {
         if name.is_empty() {
             name = url.to_string();
@@ -157,12 +170,17 @@ pub fn write(
     }
     if name.is_empty() {
         match obj["metadata"]["generateName"].as_str() {
-            Some(prefix) if !prefix.is_empty() => name = format!("{prefix}{}", name_suffix(random_u64())),
+            Some(prefix) if !prefix.is_empty() => {
+                name = format!("{prefix}{}", name_suffix(random_u64()))
+            }
             _ => {
                 return Err(ApiError::invalid(
                     rt,
                     "",
-                    &[("metadata.name".into(), "Required value: name or generateName is required".into())],
+                    &[(
+                        "metadata.name".into(),
+                        "Required value: name or generateName is required".into(),
+                    )],
                 ));
             }
         }
@@ -183,8 +201,12 @@ pub fn write(
             obj["metadata"]["generation"] = json!(1);
         }
         Some(old) => {
-            let sent_rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or_default();
-            let cur_rv = old["metadata"]["resourceVersion"].as_str().unwrap_or_default();
+            let sent_rv = obj["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default();
+            let cur_rv = old["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default();
             if !sent_rv.is_empty() && sent_rv != cur_rv {
                 return Err(ApiError::conflict(rt, &name));
             }
@@ -193,7 +215,8 @@ pub fn write(
             }
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
             let changed = without_meta_status(&obj) != without_meta_status(old);
-            obj["metadata"]["generation"] = json!(if changed { generation + 1 } else { generation });
+            obj["metadata"]["generation"] =
+                json!(if changed { generation + 1 } else { generation });
             if ctx.status_only {
                 let status = obj.get("status").cloned();
                 obj = (**old).clone();
@@ -221,9 +244,9 @@ pub fn write(
     let is_new_namespace = old.is_none() && rt.group.is_empty() && rt.kind == "Namespace";
     let stored = state.put(key, obj, false);
     if is_new_namespace {
-        controllers::namespace_created(state, &name);
+        workloads::namespace_created(state, &name);
     }
-    controllers::reconcile(state, rt, &stored);
+    workloads::reconcile(state, rt, &stored);
     Ok(stored)
 }
 
@@ -233,29 +256,60 @@ mod tests {
     use crate::apiserver::store::Store;
 
     fn ctx<'a>(rt: &'a ResourceType, ns: Option<&'a str>) -> WriteCtx<'a> {
-        WriteCtx { rt, namespace: ns, url_name: None, strict: true, dry_run: false, status_only: false }
+        WriteCtx {
+            rt,
+            namespace: ns,
+            url_name: None,
+            strict: true,
+            dry_run: false,
+            status_only: false,
+        }
     }
 
     #[test]
     fn create_checks_namespace_name_and_fields() {
         let store = Store::new();
         let mut s = store.lock();
-        controllers::bootstrap(&mut s, "v1.32.0");
+        workloads::bootstrap(&mut s, "v1.32.0");
         let cm = s.registry.find("", "v1", "configmaps").unwrap();
-        let e = write(&mut s, &ctx(&cm, Some("nope")), json!({"metadata":{"name":"c"}}), None).unwrap_err();
+        let e = write(
+            &mut s,
+            &ctx(&cm, Some("nope")),
+            json!({"metadata":{"name":"c"}}),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(e.message, "namespaces \"nope\" not found");
-        let e = write(&mut s, &ctx(&cm, Some("default")), json!({"metadata":{"name":"Bad_Name"}}), None)
-            .unwrap_err();
+        let e = write(
+            &mut s,
+            &ctx(&cm, Some("default")),
+            json!({"metadata":{"name":"Bad_Name"}}),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(e.code, 422);
-        assert!(e.message.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value"));
-        let e = write(&mut s, &ctx(&cm, Some("default")), json!({"metadata":{"name":"c"},"dta":{}}), None)
-            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value")
+        );
+        let e = write(
+            &mut s,
+            &ctx(&cm, Some("default")),
+            json!({"metadata":{"name":"c"},"dta":{}}),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(
             e.message,
             "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"dta\""
         );
-        let ok = write(&mut s, &ctx(&cm, Some("default")), json!({"metadata":{"generateName":"c-"}}), None)
-            .unwrap();
+        let ok = write(
+            &mut s,
+            &ctx(&cm, Some("default")),
+            json!({"metadata":{"generateName":"c-"}}),
+            None,
+        )
+        .unwrap();
         assert!(ok["metadata"]["name"].as_str().unwrap().starts_with("c-"));
         assert_eq!(ok["metadata"]["generation"], 1);
         let again = json!({"metadata":{"name": ok["metadata"]["name"].clone()}});

@@ -43,7 +43,11 @@ fn parse_params(s: &str) -> HashMap<String, String> {
     let mut rest = s.trim();
     while !rest.is_empty() {
         let Some(eq) = rest.find('=') else { break };
-        let key = rest[..eq].trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = rest[..eq]
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         rest = rest[eq + 1..].trim_start();
         let value;
         if let Some(r) = rest.strip_prefix('"') {
@@ -109,9 +113,12 @@ impl AuthCache {
 
     pub fn set_token(&self, registry: &str, scope_key: &str, token: String, ttl: Duration) {
         // Refresh a little early.
-        let ttl = ttl.saturating_sub(Duration::from_secs(10)).max(Duration::from_secs(5));
+        let ttl = ttl
+            .saturating_sub(Duration::from_secs(10))
+            .max(Duration::from_secs(5));
         self.with(registry, |h| {
-            h.tokens.insert(scope_key.to_string(), (token, Instant::now() + ttl));
+            h.tokens
+                .insert(scope_key.to_string(), (token, Instant::now() + ttl));
         });
     }
 
@@ -124,7 +131,10 @@ impl AuthCache {
 
 /// `Authorization: Basic ...` value.
 pub fn basic_header(user: &str, pass: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
 }
 
 #[cfg(test)]

@@ -18,7 +18,10 @@ pub const DOCKER_HUB_AUTH_KEY: &str = "https://index.docker.io/v1/";
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     /// An OAuth2 refresh token (`identitytoken`, or a helper's `<token>` user).
     IdentityToken(String),
     /// A bearer token sent as-is (`registrytoken`).
@@ -70,7 +73,9 @@ impl CredentialStore {
 
     /// `$DOCKER_CONFIG/config.json` (else `~/.docker/config.json`) and `~/.sealer/auth.json`.
     pub fn from_env() -> Self {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/root"));
         let docker = std::env::var_os("DOCKER_CONFIG")
             .map(PathBuf::from)
             .unwrap_or_else(|| home.join(".docker"))
@@ -89,29 +94,40 @@ impl CredentialStore {
     }
 
     /// Credentials for `repository` on `registry`, if any source has them.
-    pub async fn get(&self, registry: &str, repository: &str) -> Result<Option<Credential>, CredentialError> {
+    pub async fn get(
+        &self,
+        registry: &str,
+        repository: &str,
+    ) -> Result<Option<Credential>, CredentialError> {
         let registry = normalize_domain(registry);
         if let Some(c) = self.fixed.get(&registry) {
             return Ok(Some(c.clone()));
         }
-        if let Some(path) = &self.sealer_auth {
-            if let Some(cfg) = read_json(path)? {
-                if let Some(c) = lookup_auths(&cfg, &registry, repository, path)? {
-                    return Ok(Some(c));
-                }
-            }
+        if let Some(path) = &self.sealer_auth
+            && let Some(cfg) = read_json(path)?
+            && let Some(c) = lookup_auths(&cfg, &registry, repository, path)?
+        {
+            return Ok(Some(c));
         }
-        let Some(path) = &self.docker_config else { return Ok(None) };
-        let Some(cfg) = read_json(path)? else { return Ok(None) };
-        if let Some(helper) = helper_for(&cfg, &registry) {
-            if let Some(c) = self.helper_get(&helper, &registry).await? {
-                return Ok(Some(c));
-            }
+        let Some(path) = &self.docker_config else {
+            return Ok(None);
+        };
+        let Some(cfg) = read_json(path)? else {
+            return Ok(None);
+        };
+        if let Some(helper) = helper_for(&cfg, &registry)
+            && let Some(c) = self.helper_get(&helper, &registry).await?
+        {
+            return Ok(Some(c));
         }
         if let Some(c) = lookup_auths(&cfg, &registry, repository, path)? {
             return Ok(Some(c));
         }
-        if let Some(store) = cfg.get("credsStore").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        if let Some(store) = cfg
+            .get("credsStore")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
             return self.helper_get(store, &registry).await;
         }
         Ok(None)
@@ -120,15 +136,26 @@ impl CredentialStore {
     /// Save a login: through the configured helper when Docker's config names one,
     /// otherwise inline in Docker's `config.json`; and always in sealer's `auth.json`.
     /// Returns where it was written.
-    pub async fn store(&self, registry: &str, username: &str, password: &str) -> Result<Vec<String>, CredentialError> {
+    pub async fn store(
+        &self,
+        registry: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Vec<String>, CredentialError> {
         let registry = normalize_domain(registry);
-        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        let auth =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         let mut written = Vec::new();
         if let Some(path) = &self.docker_config {
             let cfg = read_json(path)?.unwrap_or_else(|| Value::Object(Map::new()));
-            match helper_for(&cfg, &registry).or_else(|| cfg.get("credsStore").and_then(Value::as_str).map(str::to_string)) {
+            match helper_for(&cfg, &registry).or_else(|| {
+                cfg.get("credsStore")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }) {
                 Some(helper) if !helper.is_empty() => {
-                    self.helper_store(&helper, &registry, username, password).await?;
+                    self.helper_store(&helper, &registry, username, password)
+                        .await?;
                     written.push(format!("docker-credential-{helper}"));
                 }
                 _ => {
@@ -155,9 +182,14 @@ impl CredentialStore {
             (self.sealer_auth.as_ref(), registry.clone()),
         ] {
             let Some(path) = path else { continue };
-            let Some(cfg) = read_json(path)? else { continue };
+            let Some(cfg) = read_json(path)? else {
+                continue;
+            };
             if let Some(helper) = helper_for(&cfg, &registry) {
-                removed |= self.run_helper(&helper, "erase", &helper_url(&registry), &registry).await.is_ok();
+                removed |= self
+                    .run_helper(&helper, "erase", &helper_url(&registry), &registry)
+                    .await
+                    .is_ok();
             }
             let has = cfg.get("auths").and_then(|a| a.get(&key)).is_some();
             if has {
@@ -168,10 +200,19 @@ impl CredentialStore {
         Ok(removed)
     }
 
-    async fn helper_get(&self, helper: &str, registry: &str) -> Result<Option<Credential>, CredentialError> {
-        let out = match self.run_helper(helper, "get", &helper_url(registry), registry).await {
+    async fn helper_get(
+        &self,
+        helper: &str,
+        registry: &str,
+    ) -> Result<Option<Credential>, CredentialError> {
+        let out = match self
+            .run_helper(helper, "get", &helper_url(registry), registry)
+            .await
+        {
             Ok(o) => o,
-            Err(CredentialError::Helper { reason, .. }) if reason.to_lowercase().contains("credentials not found") => {
+            Err(CredentialError::Helper { reason, .. })
+                if reason.to_lowercase().contains("credentials not found") =>
+            {
                 return Ok(None);
             }
             Err(e) => return Err(e),
@@ -193,18 +234,35 @@ impl CredentialStore {
         })
     }
 
-    async fn helper_store(&self, helper: &str, registry: &str, user: &str, pass: &str) -> Result<(), CredentialError> {
+    async fn helper_store(
+        &self,
+        helper: &str,
+        registry: &str,
+        user: &str,
+        pass: &str,
+    ) -> Result<(), CredentialError> {
         let input = serde_json::json!({ "ServerURL": helper_url(registry), "Username": user, "Secret": pass });
-        self.run_helper(helper, "store", &input.to_string(), registry).await.map(|_| ())
+        self.run_helper(helper, "store", &input.to_string(), registry)
+            .await
+            .map(|_| ())
     }
 
-    async fn run_helper(&self, helper: &str, verb: &str, input: &str, registry: &str) -> Result<Vec<u8>, CredentialError> {
+    async fn run_helper(
+        &self,
+        helper: &str,
+        verb: &str,
+        input: &str,
+        registry: &str,
+    ) -> Result<Vec<u8>, CredentialError> {
         let err = |reason: String| CredentialError::Helper {
             helper: helper.to_string(),
             registry: registry.to_string(),
             reason,
         };
-        if !helper.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
+        if !helper
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        {
             return Err(err("invalid helper name".into()));
         }
         let prog = format!("docker-credential-{helper}");
@@ -223,10 +281,11 @@ impl CredentialStore {
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(input.as_bytes()).await;
         }
-        let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
-            .await
-            .map_err(|_| err("timed out after 60 s".into()))?
-            .map_err(|e| err(e.to_string()))?;
+        let out =
+            tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+                .await
+                .map_err(|_| err("timed out after 60 s".into()))?
+                .map_err(|e| err(e.to_string()))?;
         if !out.status.success() {
             let msg = String::from_utf8_lossy(&out.stdout).trim().to_string()
                 + String::from_utf8_lossy(&out.stderr).trim();
@@ -238,7 +297,11 @@ impl CredentialStore {
 
 /// Docker's `auths` key for a registry.
 pub fn auth_key(registry: &str) -> String {
-    if registry == DOCKER_HUB { DOCKER_HUB_AUTH_KEY.to_string() } else { registry.to_string() }
+    if registry == DOCKER_HUB {
+        DOCKER_HUB_AUTH_KEY.to_string()
+    } else {
+        registry.to_string()
+    }
 }
 
 fn helper_url(registry: &str) -> String {
@@ -247,28 +310,40 @@ fn helper_url(registry: &str) -> String {
 
 fn helper_for(cfg: &Value, registry: &str) -> Option<String> {
     let helpers = cfg.get("credHelpers")?.as_object()?;
-    helpers.iter().find_map(|(k, v)| (normalize_key(k) == registry).then(|| v.as_str().map(str::to_string)).flatten())
+    helpers.iter().find_map(|(k, v)| {
+        (normalize_key(k) == registry)
+            .then(|| v.as_str().map(str::to_string))
+            .flatten()
+    })
 }
 
 /// `https://index.docker.io/v1/` → `docker.io`; `http://host:5000/v2/` → `host:5000`;
 /// namespaced keys (`quay.io/org/repo`) keep their path.
 fn normalize_key(key: &str) -> String {
-    let k = key.trim_start_matches("https://").trim_start_matches("http://");
+    let k = key
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
     let (host, path) = match k.split_once('/') {
         Some((h, p)) => (h, p.trim_end_matches('/')),
         None => (k, ""),
     };
     let host = normalize_domain(host);
-    if path.is_empty() || path == "v1" || path == "v2" { host } else { format!("{host}/{path}") }
+    if path.is_empty() || path == "v1" || path == "v2" {
+        host
+    } else {
+        format!("{host}/{path}")
+    }
 }
 
 fn read_json(path: &Path) -> Result<Option<Value>, CredentialError> {
     match std::fs::read(path) {
         Ok(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(None),
-        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| CredentialError::File {
-            path: path.to_path_buf(),
-            reason: format!("not valid JSON: {e}"),
-        }),
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| CredentialError::File {
+                path: path.to_path_buf(),
+                reason: format!("not valid JSON: {e}"),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(CredentialError::File {
             path: path.to_path_buf(),
@@ -278,25 +353,47 @@ fn read_json(path: &Path) -> Result<Option<Value>, CredentialError> {
 }
 
 /// The most specific `auths` entry for `registry/repository`.
-fn lookup_auths(cfg: &Value, registry: &str, repository: &str, path: &Path) -> Result<Option<Credential>, CredentialError> {
-    let Some(auths) = cfg.get("auths").and_then(Value::as_object) else { return Ok(None) };
+fn lookup_auths(
+    cfg: &Value,
+    registry: &str,
+    repository: &str,
+    path: &Path,
+) -> Result<Option<Credential>, CredentialError> {
+    let Some(auths) = cfg.get("auths").and_then(Value::as_object) else {
+        return Ok(None);
+    };
     let full = format!("{registry}/{repository}");
     let mut best: Option<(usize, &Value)> = None;
     for (k, v) in auths {
         let key = normalize_key(k);
-        let matches = key == registry || (full.starts_with(&key) && full.as_bytes().get(key.len()) == Some(&b'/'));
+        let matches = key == registry
+            || (full.starts_with(&key) && full.as_bytes().get(key.len()) == Some(&b'/'));
         if matches && best.is_none_or(|(len, _)| key.len() > len) {
             best = Some((key.len(), v));
         }
     }
-    let Some((_, entry)) = best else { return Ok(None) };
-    if let Some(tok) = entry.get("identitytoken").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    let Some((_, entry)) = best else {
+        return Ok(None);
+    };
+    if let Some(tok) = entry
+        .get("identitytoken")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         return Ok(Some(Credential::IdentityToken(tok.to_string())));
     }
-    if let Some(tok) = entry.get("registrytoken").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    if let Some(tok) = entry
+        .get("registrytoken")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         return Ok(Some(Credential::RegistryToken(tok.to_string())));
     }
-    let Some(auth) = entry.get("auth").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+    let Some(auth) = entry
+        .get("auth")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    else {
         return Ok(None);
     };
     let bad = |reason: &str| CredentialError::File {
@@ -307,21 +404,34 @@ fn lookup_auths(cfg: &Value, registry: &str, repository: &str, path: &Path) -> R
         .decode(auth.trim())
         .map_err(|_| bad("`auth` is not base64"))?;
     let raw = String::from_utf8(raw).map_err(|_| bad("`auth` is not UTF-8"))?;
-    let (u, p) = raw.split_once(':').ok_or_else(|| bad("`auth` is not user:password"))?;
+    let (u, p) = raw
+        .split_once(':')
+        .ok_or_else(|| bad("`auth` is not user:password"))?;
     Ok(Some(Credential::Basic {
         username: u.to_string(),
         password: p.to_string(),
     }))
 }
 
-fn update_auths(path: &Path, mut cfg: Value, key: &str, auth: Option<&str>) -> Result<(), CredentialError> {
+fn update_auths(
+    path: &Path,
+    mut cfg: Value,
+    key: &str,
+    auth: Option<&str>,
+) -> Result<(), CredentialError> {
     let werr = |reason: String| CredentialError::Write {
         path: path.to_path_buf(),
         reason,
     };
-    let obj = cfg.as_object_mut().ok_or_else(|| werr("top level is not a JSON object".into()))?;
-    let auths = obj.entry("auths").or_insert_with(|| Value::Object(Map::new()));
-    let auths = auths.as_object_mut().ok_or_else(|| werr("`auths` is not an object".into()))?;
+    let obj = cfg
+        .as_object_mut()
+        .ok_or_else(|| werr("top level is not a JSON object".into()))?;
+    let auths = obj
+        .entry("auths")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let auths = auths
+        .as_object_mut()
+        .ok_or_else(|| werr("`auths` is not an object".into()))?;
     match auth {
         Some(a) => {
             auths.insert(key.to_string(), serde_json::json!({ "auth": a }));

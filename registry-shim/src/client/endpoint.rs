@@ -59,17 +59,26 @@ pub fn is_loopback(domain: &str) -> bool {
 
 impl Client {
     fn is_insecure(&self, registry: &str) -> bool {
-        self.inner
-            .cfg
-            .insecure_registries
-            .iter()
-            .any(|r| normalize_domain(r.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/')) == registry || r == host_of(registry))
+        self.inner.cfg.insecure_registries.iter().any(|r| {
+            normalize_domain(
+                r.trim_start_matches("http://")
+                    .trim_start_matches("https://")
+                    .trim_end_matches('/'),
+            ) == registry
+                || r == host_of(registry)
+        })
     }
 
     /// The endpoint for a registry domain (cached).
     pub(crate) async fn endpoint(&self, registry: &str) -> Result<Endpoint, ClientError> {
         let registry = normalize_domain(registry);
-        if let Some(ep) = self.inner.bases.lock().ok().and_then(|m| m.get(&registry).cloned()) {
+        if let Some(ep) = self
+            .inner
+            .bases
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&registry).cloned())
+        {
             return Ok(ep);
         }
         let insecure = self.is_insecure(&registry);
@@ -95,7 +104,11 @@ impl Client {
         } else {
             format!("https://{registry}")
         };
-        let direct = direct || base.split("://").nth(1).is_some_and(|h| is_loopback(h.split('/').next().unwrap_or("")));
+        let direct = direct
+            || base
+                .split("://")
+                .nth(1)
+                .is_some_and(|h| is_loopback(h.split('/').next().unwrap_or("")));
         let ep = Endpoint {
             registry: registry.clone(),
             base,
@@ -119,7 +132,11 @@ impl Client {
             .send()
             .await
             .is_ok();
-        if ok { https } else { format!("http://{registry}") }
+        if ok {
+            https
+        } else {
+            format!("http://{registry}")
+        }
     }
 
     pub(crate) fn http_for(&self, ep: &Endpoint) -> &reqwest::Client {
@@ -151,7 +168,10 @@ mod tests {
             tls_insecure: false,
             direct: true,
         };
-        assert_eq!(ep.resolve_location("/v2/x?a=b"), "http://127.0.0.1:5000/v2/x?a=b");
+        assert_eq!(
+            ep.resolve_location("/v2/x?a=b"),
+            "http://127.0.0.1:5000/v2/x?a=b"
+        );
         assert_eq!(ep.resolve_location("https://s3/x"), "https://s3/x");
     }
 }

@@ -28,7 +28,11 @@ pub enum ClientError {
         actual: Digest,
     },
     #[error("truncated body from {url}: expected {expected} bytes, got {got}")]
-    Truncated { url: String, expected: u64, got: u64 },
+    Truncated {
+        url: String,
+        expected: u64,
+        got: u64,
+    },
     #[error("body from {url} exceeds {limit} bytes")]
     TooLarge { url: String, limit: u64 },
     #[error("connection to {url} stalled: no data for {secs} s")]

@@ -6,7 +6,7 @@ use reqwest::header::WWW_AUTHENTICATE;
 
 use super::auth::{Challenge, basic_header, parse_challenge};
 use super::credentials::{Credential, CredentialStore};
-use super::transport::error_body;
+use super::body::error_body;
 use super::{Client, ClientError};
 use crate::reference::normalize_domain;
 
@@ -14,7 +14,12 @@ impl Client {
     /// Check `username`/`password` against `registry` and store them (Docker's
     /// `config.json` or its credential helper, and sealer's `auth.json`). Returns where the
     /// credentials were written.
-    pub async fn login(&self, registry: &str, username: &str, password: &str) -> Result<Vec<String>, ClientError> {
+    pub async fn login(
+        &self,
+        registry: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Vec<String>, ClientError> {
         let registry = normalize_domain(registry);
         let ep = self.endpoint(&registry).await?;
         let http = self.http_for(&ep);
@@ -39,14 +44,20 @@ impl Client {
                 Some(Challenge::Basic) | None => {
                     let r = http
                         .get(&ping)
-                        .header(reqwest::header::AUTHORIZATION, basic_header(username, password))
+                        .header(
+                            reqwest::header::AUTHORIZATION,
+                            basic_header(username, password),
+                        )
                         .send()
                         .await
                         .map_err(unreachable)?;
                     if !r.status().is_success() {
                         let status = r.status();
                         let (_, msg) = error_body(r).await;
-                        return Err(denied(format!("login refused ({status}){}", msg.map(|m| format!(": {m}")).unwrap_or_default())));
+                        return Err(denied(format!(
+                            "login refused ({status}){}",
+                            msg.map(|m| format!(": {m}")).unwrap_or_default()
+                        )));
                     }
                 }
                 Some(Challenge::Bearer { realm, service, .. }) => {
@@ -70,17 +81,29 @@ impl Client {
                             auth: super::auth::AuthCache::default(),
                         }),
                     };
-                    probe.fetch_token(&ep, &[], &realm, service.as_deref()).await.map_err(|e| match e {
-                        ClientError::Unauthorized { reason, .. } => denied(format!("login refused: {reason}")),
-                        other => other,
-                    })?;
+                    probe
+                        .fetch_token(&ep, &[], &realm, service.as_deref())
+                        .await
+                        .map_err(|e| match e {
+                            ClientError::Unauthorized { reason, .. } => {
+                                denied(format!("login refused: {reason}"))
+                            }
+                            other => other,
+                        })?;
                 }
             }
         } else if !resp.status().is_success() {
             let status = resp.status();
-            return Err(denied(format!("{ping} answered {status}; is this a registry?")));
+            return Err(denied(format!(
+                "{ping} answered {status}; is this a registry?"
+            )));
         }
-        Ok(self.inner.cfg.credentials.store(&registry, username, password).await?)
+        Ok(self
+            .inner
+            .cfg
+            .credentials
+            .store(&registry, username, password)
+            .await?)
     }
 
     /// Remove stored credentials for `registry`; whether any were removed.

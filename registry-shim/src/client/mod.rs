@@ -7,13 +7,17 @@
 //! writing, and keeps manifests as raw bytes.
 
 mod auth;
+mod body;
 pub mod credentials;
 mod endpoint;
+mod fetch;
 pub mod error;
 mod login;
 mod pull;
 mod push;
 pub mod sink;
+mod store_sink;
+mod token;
 mod transport;
 
 use std::collections::HashMap;
@@ -25,7 +29,10 @@ pub use credentials::{Credential, CredentialStore};
 pub use error::ClientError;
 pub use pull::{FetchedManifest, PullOptions, PulledImage, PulledManifest};
 pub use push::{PushOptions, PushReport};
-pub use sink::{BlobSink, BlobSource, BlobWrite, LayoutSink, LayoutSource, MemoryStore, SinkError, SourceError};
+pub use sink::{
+    BlobSink, BlobSource, BlobWrite, LayoutSink, LayoutSource, MemoryStore, SinkError, SourceError,
+};
+pub use store_sink::{StoreSink, StoreSource};
 
 /// Retries with exponential backoff (`base * 2^n`, capped at `max_delay`, with jitter).
 #[derive(Clone, Debug)]
@@ -104,10 +111,11 @@ struct Inner {
 impl Client {
     pub fn new(cfg: ClientConfig) -> Result<Self, ClientError> {
         // One crypto provider in the whole program: ring. Ignore "already installed".
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_crypto_provider();
         let mut roots = Vec::new();
         for f in &cfg.ca_files {
-            let pem = std::fs::read(f).map_err(|e| ClientError::Setup(format!("read CA file {}: {e}", f.display())))?;
+            let pem = std::fs::read(f)
+                .map_err(|e| ClientError::Setup(format!("read CA file {}: {e}", f.display())))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| ClientError::Setup(format!("CA file {}: {e}", f.display())))?;
             roots.extend(certs);
@@ -115,8 +123,7 @@ impl Client {
         let build = |insecure: bool, direct: bool| {
             let b = reqwest::Client::builder();
             let b = if direct { b.no_proxy() } else { b };
-            b
-                .user_agent(cfg.user_agent.clone())
+            b.user_agent(cfg.user_agent.clone())
                 .connect_timeout(cfg.connect_timeout)
                 .pool_idle_timeout(Duration::from_secs(30))
                 .tls_certs_merge(roots.clone())

@@ -9,7 +9,8 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 
 use super::endpoint::Endpoint;
 use super::sink::{BlobSink, SinkError};
-use super::transport::{BodyStream, RETRY, status_error};
+use super::body::{BodyStream, status_error};
+use super::transport::RETRY;
 use super::{Client, ClientError};
 use crate::digest::Digest;
 use crate::manifest::{Descriptor, MANIFEST_ACCEPT, Manifest};
@@ -58,27 +59,13 @@ pub struct PulledImage {
     pub blobs_present: u64,
 }
 
-enum Msg {
-    Chunk(bytes::Bytes),
-    Done,
-}
-
-fn pull_scope(repo: &str) -> Vec<String> {
+pub(crate) fn pull_scope(repo: &str) -> Vec<String> {
     vec![format!("repository:{repo}:pull")]
 }
 
-fn sink_err(e: SinkError, what: &str) -> ClientError {
-    match e {
-        SinkError::DigestMismatch { expected, actual } => ClientError::DigestMismatch {
-            what: what.to_string(),
-            expected,
-            actual,
-        },
-        other => ClientError::Sink(other),
-    }
-}
-
-async fn on_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, SinkError> + Send + 'static) -> Result<T, ClientError> {
+async fn on_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SinkError> + Send + 'static,
+) -> Result<T, ClientError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ClientError::Sink(SinkError::Other(format!("storage task failed: {e}"))))?
@@ -91,7 +78,9 @@ impl Client {
         let ep = self.endpoint(&r.domain).await?;
         let url = ep.url(&format!("/v2/{}/manifests/{}", r.repository, r.reference()));
         let resp = self
-            .send(&ep, &pull_scope(&r.repository), RETRY, &|h| Ok(h.head(&url).header(ACCEPT, MANIFEST_ACCEPT)))
+            .send(&ep, &pull_scope(&r.repository), RETRY, &|h| {
+                Ok(h.head(&url).header(ACCEPT, MANIFEST_ACCEPT))
+            })
             .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Err(ClientError::ManifestUnknown { url }),
@@ -109,7 +98,8 @@ impl Client {
     /// GET a manifest by tag or digest and verify it.
     pub async fn fetch_manifest(&self, r: &ImageReference) -> Result<FetchedManifest, ClientError> {
         let ep = self.endpoint(&r.domain).await?;
-        self.fetch_manifest_at(&ep, &r.repository, &r.reference(), r.digest.as_ref()).await
+        self.fetch_manifest_at(&ep, &r.repository, &r.reference(), r.digest.as_ref())
+            .await
     }
 
     async fn fetch_manifest_at(
@@ -121,7 +111,9 @@ impl Client {
     ) -> Result<FetchedManifest, ClientError> {
         let url = ep.url(&format!("/v2/{repo}/manifests/{reference}"));
         let resp = self
-            .send(ep, &pull_scope(repo), RETRY, &|h| Ok(h.get(&url).header(ACCEPT, MANIFEST_ACCEPT)))
+            .send(ep, &pull_scope(repo), RETRY, &|h| {
+                Ok(h.get(&url).header(ACCEPT, MANIFEST_ACCEPT))
+            })
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Err(ClientError::ManifestUnknown { url });
@@ -139,23 +131,27 @@ impl Client {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
-        let bytes = BodyStream::new(resp, self.inner.cfg.stall_timeout).read_all(MANIFEST_LIMIT).await?;
+        let bytes = BodyStream::new(resp, self.inner.cfg.stall_timeout)
+            .read_all(MANIFEST_LIMIT)
+            .await?;
         let digest = Digest::of(&bytes);
-        if let Some(want) = expected.or(header_digest.as_ref()) {
-            if *want != digest {
-                return Err(ClientError::DigestMismatch {
-                    what: format!("manifest {url}"),
-                    expected: want.clone(),
-                    actual: digest,
-                });
-            }
+        if let Some(want) = expected.or(header_digest.as_ref())
+            && *want != digest
+        {
+            return Err(ClientError::DigestMismatch {
+                what: format!("manifest {url}"),
+                expected: want.clone(),
+                actual: digest,
+            });
         }
         let parsed = Manifest::parse(&bytes).map_err(|e| ClientError::InvalidManifest {
             url: url.clone(),
             reason: e.to_string(),
         })?;
         let media_type = match (&parsed, content_type) {
-            (Manifest::Other { .. }, Some(ct)) if crate::manifest::is_manifest_media_type(&ct) => ct,
+            (Manifest::Other { .. }, Some(ct)) if crate::manifest::is_manifest_media_type(&ct) => {
+                ct
+            }
             _ => parsed.media_type().to_string(),
         };
         Ok(FetchedManifest {
@@ -165,127 +161,30 @@ impl Client {
         })
     }
 
-    /// Stream one blob into `sink` (with retries). Returns the bytes received.
-    pub async fn fetch_blob(
-        &self,
-        registry: &str,
-        repository: &str,
-        digest: &Digest,
-        size: Option<u64>,
-        sink: Arc<dyn BlobSink>,
-    ) -> Result<u64, ClientError> {
-        let ep = self.endpoint(registry).await?;
-        self.fetch_blob_at(&ep, repository, digest, size, sink).await
-    }
-
-    async fn fetch_blob_at(
-        &self,
-        ep: &Endpoint,
-        repo: &str,
-        digest: &Digest,
-        size: Option<u64>,
-        sink: Arc<dyn BlobSink>,
-    ) -> Result<u64, ClientError> {
-        let max = self.inner.cfg.retry.max_attempts.max(1);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.fetch_blob_once(ep, repo, digest, size, sink.clone()).await {
-                Ok(n) => return Ok(n),
-                Err(e) if e.is_retryable() && attempt < max => {
-                    tokio::time::sleep(self.backoff(attempt, None)).await;
-                }
-                Err(e) if attempt > 1 => {
-                    return Err(ClientError::RetriesExhausted {
-                        attempts: attempt,
-                        last: Box::new(e.into_root()),
-                    });
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    async fn fetch_blob_once(
-        &self,
-        ep: &Endpoint,
-        repo: &str,
-        digest: &Digest,
-        size: Option<u64>,
-        sink: Arc<dyn BlobSink>,
-    ) -> Result<u64, ClientError> {
-        let url = ep.url(&format!("/v2/{repo}/blobs/{digest}"));
-        let resp = self.send(ep, &pull_scope(repo), RETRY, &|h| Ok(h.get(&url))).await?;
-        if resp.status() == StatusCode::NOT_FOUND {
-            return Err(ClientError::BlobUnknown {
-                url,
-                digest: digest.clone(),
-            });
-        }
-        if !resp.status().is_success() {
-            return Err(status_error("GET", &url, resp).await);
-        }
-        let announced = resp
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let expected = size.or(announced);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(4);
-        let (sink2, d2) = (sink.clone(), digest.clone());
-        let writer = tokio::task::spawn_blocking(move || -> Result<bool, SinkError> {
-            let mut w = sink2.begin_blob(&d2, expected)?;
-            while let Some(msg) = rx.blocking_recv() {
-                match msg {
-                    Msg::Chunk(b) => w.write(&b)?,
-                    Msg::Done => {
-                        w.commit()?;
-                        return Ok(true);
-                    }
-                }
-            }
-            Ok(false) // aborted: the writer is dropped and its partial data removed
-        });
-        let mut body = BodyStream::new(resp, self.inner.cfg.stall_timeout);
-        let streamed: Result<(), ClientError> = async {
-            while let Some(chunk) = body.next().await? {
-                if tx.send(Msg::Chunk(chunk)).await.is_err() {
-                    return Ok(()); // the writer failed; its error is reported below
-                }
-            }
-            if let Some(n) = expected.filter(|n| *n != body.received) {
-                return Err(ClientError::Truncated {
-                    url: url.clone(),
-                    expected: n,
-                    got: body.received,
-                });
-            }
-            let _ = tx.send(Msg::Done).await;
-            Ok(())
-        }
-        .await;
-        drop(tx);
-        let written = writer
-            .await
-            .map_err(|e| ClientError::Sink(SinkError::Other(format!("storage task failed: {e}"))))?;
-        streamed?;
-        match written {
-            Ok(true) => Ok(body.received),
-            Ok(false) => Err(ClientError::Sink(SinkError::Other("blob write aborted".into()))),
-            Err(e) => Err(sink_err(e, &format!("blob {url}"))),
-        }
-    }
-
     /// Pull an image (one platform of an index, or all) into `sink`.
-    pub async fn pull(&self, r: &ImageReference, opts: &PullOptions, sink: Arc<dyn BlobSink>) -> Result<PulledImage, ClientError> {
-        let ep = self.endpoint(&r.domain).await.map_err(|e| e.context("pulling", &r.to_string(), &r.domain))?;
+    pub async fn pull(
+        &self,
+        r: &ImageReference,
+        opts: &PullOptions,
+        sink: Arc<dyn BlobSink>,
+    ) -> Result<PulledImage, ClientError> {
+        let ep = self
+            .endpoint(&r.domain)
+            .await
+            .map_err(|e| e.context("pulling", &r.to_string(), &r.domain))?;
         self.pull_at(&ep, r, opts, sink)
             .await
             .map_err(|e| e.context("pulling", &r.to_string(), &ep.base))
     }
 
     /// A manifest from the sink when it has it, else from the registry.
-    async fn manifest_cached(&self, ep: &Endpoint, repo: &str, d: &Digest, sink: &Arc<dyn BlobSink>) -> Result<FetchedManifest, ClientError> {
+    async fn manifest_cached(
+        &self,
+        ep: &Endpoint,
+        repo: &str,
+        d: &Digest,
+        sink: &Arc<dyn BlobSink>,
+    ) -> Result<FetchedManifest, ClientError> {
         let (s, d2) = (sink.clone(), d.clone());
         if let Some(bytes) = on_blocking(move || s.get_manifest(&d2)).await? {
             let mt = Manifest::parse(&bytes)
@@ -297,16 +196,26 @@ impl Client {
                 bytes,
             });
         }
-        self.fetch_manifest_at(ep, repo, &d.to_string(), Some(d)).await
+        self.fetch_manifest_at(ep, repo, &d.to_string(), Some(d))
+            .await
     }
 
-    async fn pull_at(&self, ep: &Endpoint, r: &ImageReference, opts: &PullOptions, sink: Arc<dyn BlobSink>) -> Result<PulledImage, ClientError> {
+    async fn pull_at(
+        &self,
+        ep: &Endpoint,
+        r: &ImageReference,
+        opts: &PullOptions,
+        sink: Arc<dyn BlobSink>,
+    ) -> Result<PulledImage, ClientError> {
         let repo = &r.repository;
         let root = match &r.digest {
             Some(d) => self.manifest_cached(ep, repo, d, &sink).await?,
             None => match self.resolve(r).await? {
                 Some(d) => self.manifest_cached(ep, repo, &d, &sink).await?,
-                None => self.fetch_manifest_at(ep, repo, &r.reference(), None).await?,
+                None => {
+                    self.fetch_manifest_at(ep, repo, &r.reference(), None)
+                        .await?
+                }
             },
         };
         let parsed = Manifest::parse(&root.bytes).map_err(|e| ClientError::InvalidManifest {
@@ -318,7 +227,9 @@ impl Client {
             Manifest::Index { manifests, .. } => {
                 for child in select_children(manifests, opts)? {
                     let m = self.manifest_cached(ep, repo, &child.digest, &sink).await?;
-                    let plat = child.platform.as_ref().map(|p| Platform::new(&p.os, &p.architecture, p.variant.as_deref().unwrap_or("")));
+                    let plat = child.platform.as_ref().map(|p| {
+                        Platform::new(&p.os, &p.architecture, p.variant.as_deref().unwrap_or(""))
+                    });
                     images.push((m, plat));
                 }
             }
@@ -328,7 +239,11 @@ impl Client {
         let mut blobs: Vec<Descriptor> = Vec::new();
         for (m, platform) in &images {
             match Manifest::parse(&m.bytes) {
-                Ok(Manifest::Image { media_type, config, layers }) => {
+                Ok(Manifest::Image {
+                    media_type,
+                    config,
+                    layers,
+                }) => {
                     for d in std::iter::once(&config).chain(layers.iter()) {
                         if d.urls.is_empty() && !blobs.iter().any(|b| b.digest == d.digest) {
                             blobs.push(d.clone());
@@ -370,12 +285,14 @@ impl Client {
         for (m, _) in &images {
             if m.digest != root.digest {
                 let (s, m) = (sink.clone(), m.clone());
-                on_blocking(move || s.put_manifest(&m.digest, &m.media_type, &m.bytes, None)).await?;
+                on_blocking(move || s.put_manifest(&m.digest, &m.media_type, &m.bytes, None))
+                    .await?;
             }
         }
         let tag = r.tag.clone();
         let (s, rm) = (sink.clone(), root.clone());
-        on_blocking(move || s.put_manifest(&rm.digest, &rm.media_type, &rm.bytes, tag.as_deref())).await?;
+        on_blocking(move || s.put_manifest(&rm.digest, &rm.media_type, &rm.bytes, tag.as_deref()))
+            .await?;
         Ok(PulledImage {
             reference: r.clone(),
             digest: root.digest.clone(),
@@ -390,7 +307,10 @@ impl Client {
 }
 
 /// Children of an index to pull.
-fn select_children<'a>(manifests: &'a [Descriptor], opts: &PullOptions) -> Result<Vec<&'a Descriptor>, ClientError> {
+fn select_children<'a>(
+    manifests: &'a [Descriptor],
+    opts: &PullOptions,
+) -> Result<Vec<&'a Descriptor>, ClientError> {
     if opts.all_platforms {
         return Ok(manifests.iter().collect());
     }
@@ -399,7 +319,9 @@ fn select_children<'a>(manifests: &'a [Descriptor], opts: &PullOptions) -> Resul
         manifests.iter().find(|d| {
             d.platform.as_ref().is_some_and(|p| {
                 want.matches(&p.os, &p.architecture, p.variant.as_deref())
-                    && (!exact_variant || want.variant.is_empty() || p.variant.as_deref() == Some(want.variant.as_str()))
+                    && (!exact_variant
+                        || want.variant.is_empty()
+                        || p.variant.as_deref() == Some(want.variant.as_str()))
             })
         })
     };

@@ -11,7 +11,8 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
 
 use super::endpoint::Endpoint;
 use super::sink::{BlobSource, SourceError};
-use super::transport::{ONCE_UPLOAD, RETRY, status_error};
+use super::body::status_error;
+use super::transport::{ONCE_UPLOAD, RETRY};
 use super::{Client, ClientError};
 use crate::digest::Digest;
 use crate::manifest::Manifest;
@@ -71,7 +72,9 @@ fn reader_body(reader: SharedReader, len: u64) -> reqwest::Body {
             }
         }
     });
-    reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }))
+    reqwest::Body::wrap_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|x| (x, rx))
+    }))
 }
 
 /// A body that can be taken once; a replay (after a 401) fails and the blob is restarted.
@@ -104,7 +107,9 @@ fn location(ep: &Endpoint, resp: &reqwest::Response, url: &str) -> Result<String
         })
 }
 
-async fn source_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, SourceError> + Send + 'static) -> Result<T, ClientError> {
+async fn source_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SourceError> + Send + 'static,
+) -> Result<T, ClientError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ClientError::Setup(format!("source task failed: {e}")))?
@@ -127,7 +132,12 @@ impl Client {
             .map_err(|e| e.context("pushing", &target.to_string(), &target.domain))?;
         let repo = target.repository.clone();
         let mut scopes = vec![format!("repository:{repo}:pull,push")];
-        scopes.extend(opts.mount_from.iter().filter(|m| **m != repo).map(|m| format!("repository:{m}:pull")));
+        scopes.extend(
+            opts.mount_from
+                .iter()
+                .filter(|m| **m != repo)
+                .map(|m| format!("repository:{m}:pull")),
+        );
         let mut report = PushReport {
             digest: root.clone(),
             uploaded: Vec::new(),
@@ -136,9 +146,18 @@ impl Client {
             bytes_uploaded: 0,
         };
         let tag = target.tag.clone();
-        self.push_tree(&ep, &repo, &scopes, &source, root, tag.as_deref(), opts, &mut report)
-            .await
-            .map_err(|e| e.context("pushing", &target.to_string(), &ep.base))?;
+        self.push_tree(
+            &ep,
+            &repo,
+            &scopes,
+            &source,
+            root,
+            tag.as_deref(),
+            opts,
+            &mut report,
+        )
+        .await
+        .map_err(|e| e.context("pushing", &target.to_string(), &ep.base))?;
         Ok(report)
     }
 
@@ -171,14 +190,29 @@ impl Client {
         match &parsed {
             Manifest::Index { manifests, .. } => {
                 for child in manifests {
-                    Box::pin(self.push_tree(ep, repo, scopes, source, &child.digest, None, opts, report)).await?;
+                    Box::pin(self.push_tree(
+                        ep,
+                        repo,
+                        scopes,
+                        source,
+                        &child.digest,
+                        None,
+                        opts,
+                        report,
+                    ))
+                    .await?;
                 }
             }
             Manifest::Image { config, layers, .. } => {
-                let blobs: Vec<_> = std::iter::once(config).chain(layers.iter()).filter(|b| b.urls.is_empty()).collect();
+                let blobs: Vec<_> = std::iter::once(config)
+                    .chain(layers.iter())
+                    .filter(|b| b.urls.is_empty())
+                    .collect();
                 let outcomes: Vec<(Digest, Outcome)> = futures::stream::iter(blobs)
                     .map(|b| async move {
-                        let o = self.push_blob(ep, repo, scopes, source, &b.digest, opts).await?;
+                        let o = self
+                            .push_blob(ep, repo, scopes, source, &b.digest, opts)
+                            .await?;
                         Ok::<_, ClientError>((b.digest.clone(), o))
                     })
                     .buffer_unordered(self.inner.cfg.concurrency.max(1))
@@ -202,7 +236,11 @@ impl Client {
         let mt = parsed.media_type().to_string();
         let body = Bytes::from(bytes);
         let resp = self
-            .send(ep, scopes, RETRY, &|h| Ok(h.put(&url).header(CONTENT_TYPE, mt.as_str()).body(body.clone())))
+            .send(ep, scopes, RETRY, &|h| {
+                Ok(h.put(&url)
+                    .header(CONTENT_TYPE, mt.as_str())
+                    .body(body.clone()))
+            })
             .await?;
         if !resp.status().is_success() {
             return Err(status_error("PUT", &url, resp).await);
@@ -212,14 +250,13 @@ impl Client {
             .get("Docker-Content-Digest")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| Digest::parse(v).ok())
+            && got != *d
         {
-            if got != *d {
-                return Err(ClientError::DigestMismatch {
-                    what: format!("manifest stored at {url}"),
-                    expected: d.clone(),
-                    actual: got,
-                });
-            }
+            return Err(ClientError::DigestMismatch {
+                what: format!("manifest stored at {url}"),
+                expected: d.clone(),
+                actual: got,
+            });
         }
         Ok(())
     }
@@ -239,7 +276,9 @@ impl Client {
             attempt += 1;
             match self.push_blob_once(ep, repo, scopes, source, d, opts).await {
                 Ok(o) => return Ok(o),
-                Err(e) if e.is_retryable() && attempt < max => tokio::time::sleep(self.backoff(attempt, None)).await,
+                Err(e) if e.is_retryable() && attempt < max => {
+                    tokio::time::sleep(self.backoff(attempt, None)).await
+                }
                 Err(e) if attempt > 1 => {
                     return Err(ClientError::RetriesExhausted {
                         attempts: attempt,
@@ -261,7 +300,9 @@ impl Client {
         opts: &PushOptions,
     ) -> Result<Outcome, ClientError> {
         let blob_url = ep.url(&format!("/v2/{repo}/blobs/{d}"));
-        let resp = self.send(ep, scopes, RETRY, &|h| Ok(h.head(&blob_url))).await?;
+        let resp = self
+            .send(ep, scopes, RETRY, &|h| Ok(h.head(&blob_url)))
+            .await?;
         match resp.status() {
             s if s.is_success() => return Ok(Outcome::Skipped),
             StatusCode::NOT_FOUND => {}
@@ -271,7 +312,11 @@ impl Client {
         let mut loc = None;
         for from in opts.mount_from.iter().filter(|m| m.as_str() != repo) {
             let url = format!("{uploads}?mount={d}&from={from}");
-            let resp = self.send(ep, scopes, RETRY, &|h| Ok(h.post(&url).header(CONTENT_LENGTH, 0))).await?;
+            let resp = self
+                .send(ep, scopes, RETRY, &|h| {
+                    Ok(h.post(&url).header(CONTENT_LENGTH, 0))
+                })
+                .await?;
             match resp.status() {
                 StatusCode::CREATED => return Ok(Outcome::Mounted),
                 StatusCode::ACCEPTED => {
@@ -285,7 +330,9 @@ impl Client {
             Some(l) => l,
             None => {
                 let resp = self
-                    .send(ep, scopes, RETRY, &|h| Ok(h.post(&uploads).header(CONTENT_LENGTH, 0)))
+                    .send(ep, scopes, RETRY, &|h| {
+                        Ok(h.post(&uploads).header(CONTENT_LENGTH, 0))
+                    })
                     .await?;
                 if resp.status() != StatusCode::ACCEPTED {
                     return Err(status_error("POST", &uploads, resp).await);
@@ -321,7 +368,9 @@ impl Client {
             }
             let url = with_digest(&loc, d);
             let resp = self
-                .send(ep, scopes, ONCE_UPLOAD, &|h| Ok(h.put(&url).header(CONTENT_LENGTH, 0)))
+                .send(ep, scopes, ONCE_UPLOAD, &|h| {
+                    Ok(h.put(&url).header(CONTENT_LENGTH, 0))
+                })
                 .await?;
             if !resp.status().is_success() {
                 return Err(status_error("PUT", &url, resp).await);

@@ -14,7 +14,11 @@ pub enum SinkError {
     #[error("digest mismatch: expected {expected}, content hashes to {actual}")]
     DigestMismatch { expected: Digest, actual: Digest },
     #[error("size mismatch for {digest}: expected {expected} bytes, got {actual}")]
-    SizeMismatch { digest: Digest, expected: u64, actual: u64 },
+    SizeMismatch {
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+    },
     #[error(transparent)]
     Layout(LayoutError),
     #[error("{0}")]
@@ -24,8 +28,18 @@ pub enum SinkError {
 impl From<LayoutError> for SinkError {
     fn from(e: LayoutError) -> Self {
         match e {
-            LayoutError::DigestMismatch { expected, actual, .. } => Self::DigestMismatch { expected, actual },
-            LayoutError::SizeMismatch { digest, expected, actual } => Self::SizeMismatch { digest, expected, actual },
+            LayoutError::DigestMismatch {
+                expected, actual, ..
+            } => Self::DigestMismatch { expected, actual },
+            LayoutError::SizeMismatch {
+                digest,
+                expected,
+                actual,
+            } => Self::SizeMismatch {
+                digest,
+                expected,
+                actual,
+            },
             other => Self::Layout(other),
         }
     }
@@ -51,12 +65,22 @@ pub trait BlobSink: Send + Sync {
     /// Whether the sink already holds this blob (it may link shared content to answer yes).
     fn has_blob(&self, digest: &Digest, size: u64) -> Result<bool, SinkError>;
     /// Start receiving a blob; `size` is checked on commit when known.
-    fn begin_blob(&self, digest: &Digest, size: Option<u64>) -> Result<Box<dyn BlobWrite>, SinkError>;
+    fn begin_blob(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<Box<dyn BlobWrite>, SinkError>;
     /// Manifest bytes if the sink has them.
     fn get_manifest(&self, digest: &Digest) -> Result<Option<Vec<u8>>, SinkError>;
     /// Store manifest bytes as fetched (children before the index that names them);
     /// `tag` is set on the root manifest only.
-    fn put_manifest(&self, digest: &Digest, media_type: &str, bytes: &[u8], tag: Option<&str>) -> Result<(), SinkError>;
+    fn put_manifest(
+        &self,
+        digest: &Digest,
+        media_type: &str,
+        bytes: &[u8],
+        tag: Option<&str>,
+    ) -> Result<(), SinkError>;
 }
 
 pub trait BlobWrite: Send {
@@ -126,7 +150,11 @@ impl BlobSink for LayoutSink {
         Ok(true)
     }
 
-    fn begin_blob(&self, digest: &Digest, size: Option<u64>) -> Result<Box<dyn BlobWrite>, SinkError> {
+    fn begin_blob(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<Box<dyn BlobWrite>, SinkError> {
         Ok(Box::new(LayoutWrite {
             w: self.layout.blob_writer(&self.repo)?,
             digest: digest.clone(),
@@ -144,7 +172,13 @@ impl BlobSink for LayoutSink {
         }
     }
 
-    fn put_manifest(&self, digest: &Digest, _media_type: &str, bytes: &[u8], tag: Option<&str>) -> Result<(), SinkError> {
+    fn put_manifest(
+        &self,
+        digest: &Digest,
+        _media_type: &str,
+        bytes: &[u8],
+        tag: Option<&str>,
+    ) -> Result<(), SinkError> {
         let d = self.layout.put_manifest(&self.repo, tag, bytes)?;
         if d != *digest {
             return Err(SinkError::DigestMismatch {
@@ -253,7 +287,10 @@ impl BlobWrite for MemoryWrite {
         }
         let actual = s.hasher.finish();
         if actual != s.digest {
-            return Err(SinkError::DigestMismatch { expected: s.digest, actual });
+            return Err(SinkError::DigestMismatch {
+                expected: s.digest,
+                actual,
+            });
         }
         s.store.lock().blobs.insert(s.digest, s.buf);
         Ok(())
@@ -262,9 +299,17 @@ impl BlobWrite for MemoryWrite {
 
 impl BlobSink for MemoryStore {
     fn has_blob(&self, digest: &Digest, size: u64) -> Result<bool, SinkError> {
-        Ok(self.lock().blobs.get(digest).is_some_and(|b| b.len() as u64 == size))
+        Ok(self
+            .lock()
+            .blobs
+            .get(digest)
+            .is_some_and(|b| b.len() as u64 == size))
     }
-    fn begin_blob(&self, digest: &Digest, size: Option<u64>) -> Result<Box<dyn BlobWrite>, SinkError> {
+    fn begin_blob(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<Box<dyn BlobWrite>, SinkError> {
         Ok(Box::new(MemoryWrite {
             store: self.clone(),
             digest: digest.clone(),
@@ -276,7 +321,13 @@ impl BlobSink for MemoryStore {
     fn get_manifest(&self, digest: &Digest) -> Result<Option<Vec<u8>>, SinkError> {
         Ok(self.get(digest))
     }
-    fn put_manifest(&self, digest: &Digest, _mt: &str, bytes: &[u8], tag: Option<&str>) -> Result<(), SinkError> {
+    fn put_manifest(
+        &self,
+        digest: &Digest,
+        _mt: &str,
+        bytes: &[u8],
+        tag: Option<&str>,
+    ) -> Result<(), SinkError> {
         let actual = Digest::of(bytes);
         if actual != *digest {
             return Err(SinkError::DigestMismatch {
@@ -295,7 +346,9 @@ impl BlobSink for MemoryStore {
 
 impl BlobSource for MemoryStore {
     fn open_blob(&self, digest: &Digest) -> Result<(Box<dyn Read + Send>, u64), SourceError> {
-        let b = self.get(digest).ok_or_else(|| SourceError::Missing(digest.clone()))?;
+        let b = self
+            .get(digest)
+            .ok_or_else(|| SourceError::Missing(digest.clone()))?;
         let n = b.len() as u64;
         Ok((Box::new(std::io::Cursor::new(b)), n))
     }

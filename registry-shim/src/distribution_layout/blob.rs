@@ -20,7 +20,8 @@ impl UploadDir {
         let dir = uploads.join(&id);
         std::fs::create_dir_all(&dir).map_err(io_err("create upload directory", &dir))?;
         let started = dir.join("startedat");
-        std::fs::write(&started, crate::timefmt::now_rfc3339()).map_err(io_err("write", &started))?;
+        std::fs::write(&started, crate::timefmt::now_rfc3339())
+            .map_err(io_err("write", &started))?;
         let data = dir.join("data");
         File::create(&data).map_err(io_err("create", &data))?;
         Ok(Self { id, dir })
@@ -55,11 +56,24 @@ impl UploadDir {
 
     /// Verify `data` hashes to `expected` (via `hasher`, which saw every byte), then move it
     /// into `blobs/` and link it into `repo`.
-    pub fn finish(&self, layout: &Layout, repo: &str, hasher: Hasher, expected: &Digest) -> Result<u64> {
+    pub fn finish(
+        &self,
+        layout: &Layout,
+        repo: &str,
+        hasher: Hasher,
+        expected: &Digest,
+    ) -> Result<u64> {
         self.finish_with(layout, repo, hasher, expected, true)
     }
 
-    pub(crate) fn finish_with(&self, layout: &Layout, repo: &str, hasher: Hasher, expected: &Digest, link: bool) -> Result<u64> {
+    pub(crate) fn finish_with(
+        &self,
+        layout: &Layout,
+        repo: &str,
+        hasher: Hasher,
+        expected: &Digest,
+        link: bool,
+    ) -> Result<u64> {
         let size = hasher.len();
         let actual = hasher.finish();
         if actual != *expected {
@@ -96,10 +110,19 @@ pub(crate) fn new_upload_id() -> String {
             .unwrap_or_default()
             .as_nanos() as u64;
         b[..8].copy_from_slice(&t.to_le_bytes());
-        b[8..].copy_from_slice(&(N.fetch_add(1, Ordering::Relaxed) ^ u64::from(std::process::id())).to_le_bytes());
+        b[8..].copy_from_slice(
+            &(N.fetch_add(1, Ordering::Relaxed) ^ u64::from(std::process::id())).to_le_bytes(),
+        );
     }
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// Streams a blob into an upload, hashing as it goes; [`BlobWriter::commit`] verifies and
@@ -117,7 +140,10 @@ pub struct BlobWriter {
 impl BlobWriter {
     pub(crate) fn new(layout: Layout, repo: String, upload: UploadDir) -> Result<Self> {
         let p = upload.data_path();
-        let file = File::options().append(true).open(&p).map_err(io_err("open", &p))?;
+        let file = File::options()
+            .append(true)
+            .open(&p)
+            .map_err(io_err("open", &p))?;
         Ok(Self {
             layout,
             repo,
@@ -155,7 +181,11 @@ impl BlobWriter {
 
     /// Verify against `expected` (when given) and `expected_size`, then install. Returns the
     /// digest of the content.
-    pub fn commit(mut self, expected: Option<&Digest>, expected_size: Option<u64>) -> Result<Digest> {
+    pub fn commit(
+        mut self,
+        expected: Option<&Digest>,
+        expected_size: Option<u64>,
+    ) -> Result<Digest> {
         self.done = true;
         drop(self.file.take());
         let hasher = std::mem::take(&mut self.hasher);
@@ -163,17 +193,18 @@ impl BlobWriter {
             Some(d) => d.clone(),
             None => hasher.clone().finish(),
         };
-        if let Some(size) = expected_size {
-            if size != hasher.len() {
-                self.upload.remove();
-                return Err(LayoutError::SizeMismatch {
-                    digest,
-                    expected: size,
-                    actual: hasher.len(),
-                });
-            }
+        if let Some(size) = expected_size
+            && size != hasher.len()
+        {
+            self.upload.remove();
+            return Err(LayoutError::SizeMismatch {
+                digest,
+                expected: size,
+                actual: hasher.len(),
+            });
         }
-        self.upload.finish_with(&self.layout, &self.repo, hasher, &digest, self.link)?;
+        self.upload
+            .finish_with(&self.layout, &self.repo, hasher, &digest, self.link)?;
         Ok(digest)
     }
 }

@@ -61,7 +61,10 @@ pub enum LayoutError {
 
 pub type Result<T, E = LayoutError> = std::result::Result<T, E>;
 
-pub(crate) fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> LayoutError + use<> {
+pub(crate) fn io_err(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(io::Error) -> LayoutError + use<> {
     let path = path.to_path_buf();
     move |source| LayoutError::Io {
         action,
@@ -137,7 +140,10 @@ impl Layout {
             return Ok(None);
         }
         let dir = self.repo_dir(repo)?.join("_uploads").join(id);
-        Ok(dir.join("data").is_file().then(|| UploadDir::from_existing(id.to_string(), dir)))
+        Ok(dir
+            .join("data")
+            .is_file()
+            .then(|| UploadDir::from_existing(id.to_string(), dir)))
     }
 
     /// A writer that stores a blob into `repo` once its content verifies.
@@ -147,16 +153,21 @@ impl Layout {
 
     /// Store a small blob (manifest, config) from memory, verifying `expected` if given,
     /// and link it into `repo` as a layer.
-    pub fn write_blob_bytes(&self, repo: &str, bytes: &[u8], expected: Option<&Digest>) -> Result<Digest> {
+    pub fn write_blob_bytes(
+        &self,
+        repo: &str,
+        bytes: &[u8],
+        expected: Option<&Digest>,
+    ) -> Result<Digest> {
         let actual = Digest::of(bytes);
-        if let Some(e) = expected {
-            if *e != actual {
-                return Err(LayoutError::DigestMismatch {
-                    expected: e.clone(),
-                    actual,
-                    size: bytes.len() as u64,
-                });
-            }
+        if let Some(e) = expected
+            && *e != actual
+        {
+            return Err(LayoutError::DigestMismatch {
+                expected: e.clone(),
+                actual,
+                size: bytes.len() as u64,
+            });
         }
         if self.blob_size(&actual)? != Some(bytes.len() as u64) {
             let mut w = self.blob_writer(repo)?;
@@ -184,7 +195,8 @@ pub(crate) fn atomic_write(path: &Path, content: &[u8]) -> Result<()> {
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(io_err("create temporary file in", dir))?;
-    tmp.write_all(content).map_err(io_err("write", tmp.path()))?;
+    tmp.write_all(content)
+        .map_err(io_err("write", tmp.path()))?;
     tmp.persist(path).map_err(|e| LayoutError::Io {
         action: "rename into",
         path: path.to_path_buf(),

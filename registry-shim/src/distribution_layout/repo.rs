@@ -22,10 +22,12 @@ fn sha_dir(base: &Path, d: &Digest) -> PathBuf {
 /// Read a `link` file; `None` when absent.
 fn read_link(path: &Path) -> Result<Option<Digest>> {
     match std::fs::read_to_string(path) {
-        Ok(s) => Digest::parse(s.trim()).map(Some).map_err(|_| LayoutError::CorruptLink {
-            path: path.to_path_buf(),
-            content: s.chars().take(100).collect(),
-        }),
+        Ok(s) => Digest::parse(s.trim())
+            .map(Some)
+            .map_err(|_| LayoutError::CorruptLink {
+                path: path.to_path_buf(),
+                content: s.chars().take(100).collect(),
+            }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(None),
         Err(e) => Err(io_err("read", path)(e)),
@@ -44,7 +46,8 @@ pub(crate) fn valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 impl Layout {
@@ -78,7 +81,10 @@ impl Layout {
 
     /// Whether `repo` holds manifest `d` (a revision link and the blob).
     pub fn has_manifest(&self, repo: &str, d: &Digest) -> Result<bool> {
-        Ok(read_link(&self.revision_link(repo, d)?)?.as_ref() == Some(d) && self.blob_size(d)?.is_some())
+        Ok(
+            read_link(&self.revision_link(repo, d)?)?.as_ref() == Some(d)
+                && self.blob_size(d)?.is_some(),
+        )
     }
 
     /// The digest a tag points at.
@@ -147,22 +153,24 @@ impl Layout {
         };
         for e in entries {
             let e = e.map_err(io_err("list tags in", &dir))?;
-            if let Some(name) = e.file_name().to_str() {
-                if valid_tag(name) && e.path().join("current/link").is_file() {
-                    tags.push(name.to_string());
-                }
+            if let Some(name) = e.file_name().to_str()
+                && valid_tag(name)
+                && e.path().join("current/link").is_file()
+            {
+                tags.push(name.to_string());
             }
         }
         tags.sort();
         Ok(tags)
     }
 
-    /// All repositories (directories holding `_manifests`), sorted.
+    /// All repositories (directories holding `_layers` or `_manifests`), sorted.
     pub fn repositories(&self) -> Result<Vec<String>> {
         let base = self.v2().join("repositories");
         let mut out = Vec::new();
         walk_repos(&base, "", &mut out)?;
         out.sort();
+        out.dedup();
         Ok(out)
     }
 
@@ -173,10 +181,10 @@ impl Layout {
         match std::fs::read_dir(&base) {
             Ok(entries) => {
                 for e in entries.flatten() {
-                    if let (Some(n), true) = (e.file_name().to_str(), e.path().is_dir()) {
-                        if !n.starts_with('_') {
-                            out.push(n.to_string());
-                        }
+                    if let (Some(n), true) = (e.file_name().to_str(), e.path().is_dir())
+                        && !n.starts_with('_')
+                    {
+                        out.push(n.to_string());
                     }
                 }
             }
@@ -203,10 +211,17 @@ fn walk_repos(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<()> {
         if !ft.is_dir() {
             continue;
         }
-        if name == "_manifests" && !prefix.is_empty() {
-            out.push(prefix.to_string());
+        if (name == "_manifests" || name == "_layers") && !prefix.is_empty() {
+            // distribution lists repositories by `_layers`; we also count manifest-only ones
+            if out.last().map(String::as_str) != Some(prefix) {
+                out.push(prefix.to_string());
+            }
         } else if !name.starts_with('_') && !name.starts_with('.') {
-            let p = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let p = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
             walk_repos(&e.path(), &p, out)?;
         }
     }

@@ -85,13 +85,19 @@ impl ProxyConfig {
             if u.registry.trim().is_empty() {
                 return Err("an upstream has an empty `registry`".into());
             }
-            if let Some(e) = &u.endpoint {
-                if !(e.starts_with("http://") || e.starts_with("https://")) {
-                    return Err(format!("upstream {}: endpoint `{e}` must start with http:// or https://", u.registry));
-                }
+            if let Some(e) = &u.endpoint
+                && !(e.starts_with("http://") || e.starts_with("https://"))
+            {
+                return Err(format!(
+                    "upstream {}: endpoint `{e}` must start with http:// or https://",
+                    u.registry
+                ));
             }
             if u.password.is_some() && u.username.is_none() {
-                return Err(format!("upstream {}: `password` without `username`", u.registry));
+                return Err(format!(
+                    "upstream {}: `password` without `username`",
+                    u.registry
+                ));
             }
         }
         Ok(cfg)
@@ -110,8 +116,13 @@ mod tests {
         assert_eq!(c.upstreams[1].username.as_deref(), Some("u"));
         assert!(c.upstreams[1].insecure);
         let j = r#"{"upstreams":[{"registry":"registry.k8s.io","token":"t"}]}"#;
-        assert_eq!(ProxyConfig::parse(j).unwrap().upstreams[0].token.as_deref(), Some("t"));
-        assert!(ProxyConfig::parse("upstreams:\n  - registry: x\n    endpoint: ftp://x\n").is_err());
+        assert_eq!(
+            ProxyConfig::parse(j).unwrap().upstreams[0].token.as_deref(),
+            Some("t")
+        );
+        assert!(
+            ProxyConfig::parse("upstreams:\n  - registry: x\n    endpoint: ftp://x\n").is_err()
+        );
         assert!(ProxyConfig::parse("upstreams:\n  - registry: x\n    bogus: 1\n").is_err());
     }
 }

@@ -16,7 +16,9 @@ pub use config::{ProxyConfig, UpstreamConfig};
 use singleflight::SingleFlight;
 
 use crate::access_log::{AccessLog, AccessRecord};
-use crate::client::{Client, ClientConfig, ClientError, Credential, CredentialStore, LayoutSink, RetryPolicy};
+use crate::client::{
+    Client, ClientConfig, ClientError, Credential, CredentialStore, LayoutSink, RetryPolicy,
+};
 use crate::digest::Digest;
 use crate::distribution_layout::{Layout, LayoutError};
 use crate::reference::{ImageReference, domain_dir, normalize_domain};
@@ -31,14 +33,14 @@ pub enum ProxyError {
     Setup {
         registry: String,
         #[source]
-        source: ClientError,
+        source: Box<ClientError>,
     },
     #[error("fetching {what} from upstream {upstream}: {source}")]
     Upstream {
         upstream: String,
         what: String,
         #[source]
-        source: ClientError,
+        source: Box<ClientError>,
     },
     #[error("storing {what} from upstream {upstream}: {source}")]
     Store {
@@ -57,7 +59,11 @@ impl ProxyError {
         if let Self::Upstream { source, .. } = self {
             match source.root() {
                 ClientError::ManifestUnknown { .. } => {
-                    return ApiError::new(StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", self.to_string());
+                    return ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "MANIFEST_UNKNOWN",
+                        self.to_string(),
+                    );
                 }
                 ClientError::BlobUnknown { .. } => {
                     return ApiError::new(StatusCode::NOT_FOUND, "BLOB_UNKNOWN", self.to_string());
@@ -85,7 +91,11 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(cfg: ProxyConfig, layout: Layout, log: Option<AccessLog>) -> Result<Self, ProxyError> {
+    pub fn new(
+        cfg: ProxyConfig,
+        layout: Layout,
+        log: Option<AccessLog>,
+    ) -> Result<Self, ProxyError> {
         let mut upstreams = HashMap::new();
         for u in &cfg.upstreams {
             let registry = normalize_domain(u.registry.trim());
@@ -102,8 +112,16 @@ impl Proxy {
                 );
             }
             let ccfg = ClientConfig {
-                insecure_registries: if u.insecure { vec![registry.clone()] } else { Vec::new() },
-                endpoints: u.endpoint.iter().map(|e| (registry.clone(), e.clone())).collect(),
+                insecure_registries: if u.insecure {
+                    vec![registry.clone()]
+                } else {
+                    Vec::new()
+                },
+                endpoints: u
+                    .endpoint
+                    .iter()
+                    .map(|e| (registry.clone(), e.clone()))
+                    .collect(),
                 credentials: creds,
                 retry: RetryPolicy {
                     max_attempts: cfg.max_attempts.unwrap_or(3),
@@ -115,7 +133,7 @@ impl Proxy {
             };
             let client = Client::new(ccfg).map_err(|source| ProxyError::Setup {
                 registry: registry.clone(),
-                source,
+                source: Box::new(source),
             })?;
             let label = match &u.endpoint {
                 Some(e) => format!("{registry} ({e})"),
@@ -162,13 +180,22 @@ impl Proxy {
     }
 
     /// Fetch a manifest (by tag or digest) from upstream into `repo`.
-    pub async fn fetch_manifest(&self, repo: &str, reference: &str) -> Result<u64, Arc<ProxyError>> {
+    pub async fn fetch_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> Result<u64, Arc<ProxyError>> {
         let (up, remote) = self
             .upstream(repo)
             .ok_or_else(|| Arc::new(ProxyError::Internal(format!("no upstream for {repo}"))))?;
         let image = manifest_ref(&up.registry, &remote, reference)
             .map_err(|e| Arc::new(ProxyError::Internal(e)))?;
-        let (client, label, layout, log) = (up.client.clone(), up.label.clone(), self.layout.clone(), self.log.clone());
+        let (client, label, layout, log) = (
+            up.client.clone(),
+            up.label.clone(),
+            self.layout.clone(),
+            self.log.clone(),
+        );
         let repo_s = repo.to_string();
         let reference_s = reference.to_string();
         let key = format!("manifest {repo} {reference}");
@@ -188,21 +215,25 @@ impl Proxy {
                         ..Default::default()
                     };
                     let result = async {
-                        let m = client.fetch_manifest(&image).await.map_err(|source| ProxyError::Upstream {
+                        let m = client.fetch_manifest(&image).await.map_err(|source| {
+                            ProxyError::Upstream {
+                                upstream: label.clone(),
+                                what: what.clone(),
+                                source: Box::new(source),
+                            }
+                        })?;
+                        let tag = image.digest.is_none().then(|| reference_s.clone());
+                        let (l, r, bytes) = (layout.clone(), repo_s.clone(), m.bytes.clone());
+                        tokio::task::spawn_blocking(move || {
+                            l.put_manifest(&r, tag.as_deref(), &bytes)
+                        })
+                        .await
+                        .map_err(|e| ProxyError::Internal(e.to_string()))?
+                        .map_err(|source| ProxyError::Store {
                             upstream: label.clone(),
                             what: what.clone(),
                             source,
                         })?;
-                        let tag = image.digest.is_none().then(|| reference_s.clone());
-                        let (l, r, bytes) = (layout.clone(), repo_s.clone(), m.bytes.clone());
-                        tokio::task::spawn_blocking(move || l.put_manifest(&r, tag.as_deref(), &bytes))
-                            .await
-                            .map_err(|e| ProxyError::Internal(e.to_string()))?
-                            .map_err(|source| ProxyError::Store {
-                                upstream: label.clone(),
-                                what: what.clone(),
-                                source,
-                            })?;
                         Ok::<_, ProxyError>((m.digest, m.bytes.len() as u64))
                     }
                     .await;
@@ -222,7 +253,12 @@ impl Proxy {
         let (up, remote) = self
             .upstream(repo)
             .ok_or_else(|| Arc::new(ProxyError::Internal(format!("no upstream for {repo}"))))?;
-        let (client, label, layout, log) = (up.client.clone(), up.label.clone(), self.layout.clone(), self.log.clone());
+        let (client, label, layout, log) = (
+            up.client.clone(),
+            up.label.clone(),
+            self.layout.clone(),
+            self.log.clone(),
+        );
         let registry = up.registry.clone();
         let (repo_s, d) = (repo.to_string(), digest.clone());
         let n = self
@@ -252,7 +288,7 @@ impl Proxy {
                         .map_err(|source| ProxyError::Upstream {
                             upstream: label.clone(),
                             what: format!("blob {d} of {registry}/{remote}"),
-                            source,
+                            source: Box::new(source),
                         });
                     finish_record(&mut rec, &result, start);
                     if let Some(l) = &log {
@@ -279,7 +315,11 @@ impl Proxy {
     }
 }
 
-fn finish_record(rec: &mut AccessRecord, result: &Result<(Digest, u64), ProxyError>, start: Instant) {
+fn finish_record(
+    rec: &mut AccessRecord,
+    result: &Result<(Digest, u64), ProxyError>,
+    start: Instant,
+) {
     rec.duration_ms = start.elapsed().as_millis() as u64;
     match result {
         Ok((d, n)) => {
@@ -294,9 +334,16 @@ fn finish_record(rec: &mut AccessRecord, result: &Result<(Digest, u64), ProxyErr
     }
 }
 
-fn manifest_ref(registry: &str, repository: &str, reference: &str) -> Result<ImageReference, String> {
+fn manifest_ref(
+    registry: &str,
+    repository: &str,
+    reference: &str,
+) -> Result<ImageReference, String> {
     let (tag, digest) = if reference.contains(':') {
-        (None, Some(Digest::parse(reference).map_err(|e| e.to_string())?))
+        (
+            None,
+            Some(Digest::parse(reference).map_err(|e| e.to_string())?),
+        )
     } else {
         (Some(reference.to_string()), None)
     };

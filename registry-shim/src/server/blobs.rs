@@ -12,7 +12,12 @@ use super::manifests::read_repo;
 use super::state::{AppState, blocking};
 use crate::digest::Digest;
 
-pub async fn get(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, digest: &str) -> Result<Response, ApiError> {
+pub async fn get(
+    st: &Arc<AppState>,
+    ctx: &mut Ctx,
+    name: &str,
+    digest: &str,
+) -> Result<Response, ApiError> {
     let repo = read_repo(st, ctx, name)?;
     let d = Digest::parse(digest).map_err(|e| ApiError::digest_invalid(e.to_string()))?;
     ctx.rec.digest = Some(d.to_string());
@@ -22,13 +27,13 @@ pub async fn get(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, digest: &str) ->
     };
     let mut size = stat(st).await?;
     ctx.rec.cache = Some("hit");
-    if size.is_none() {
-        if let Some(proxy) = st.proxy.as_ref().filter(|p| p.covers(&repo)) {
-            ctx.rec.cache = Some("miss");
-            ctx.rec.upstream = proxy.upstream_label(&repo);
-            proxy.fetch_blob(&repo, &d).await.map_err(|e| e.to_api())?;
-            size = stat(st).await?;
-        }
+    if size.is_none()
+        && let Some(proxy) = st.proxy.as_ref().filter(|p| p.covers(&repo))
+    {
+        ctx.rec.cache = Some("miss");
+        ctx.rec.upstream = proxy.upstream_label(&repo);
+        proxy.fetch_blob(&repo, &d).await.map_err(|e| e.to_api())?;
+        size = stat(st).await?;
     }
     let Some(size) = size else {
         ctx.rec.cache = None;
@@ -58,7 +63,11 @@ pub async fn get(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, digest: &str) ->
         r
     };
     if range.is_some() {
-        b::set(&mut resp, header::CONTENT_RANGE, &format!("bytes {start}-{}/{size}", start + len - 1));
+        b::set(
+            &mut resp,
+            header::CONTENT_RANGE,
+            &format!("bytes {start}-{}/{size}", start + len - 1),
+        );
     }
     b::set(&mut resp, header::CONTENT_LENGTH, &len.to_string());
     b::set(&mut resp, header::CONTENT_TYPE, "application/octet-stream");

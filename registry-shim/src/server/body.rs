@@ -21,7 +21,10 @@ pub fn json_response(status: StatusCode, json: String) -> Response {
     let mut r = Response::new(Body::from(json));
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     r
 }
@@ -30,7 +33,8 @@ pub fn json_response(status: StatusCode, json: String) -> Response {
 pub fn empty(status: StatusCode) -> Response {
     let mut r = Response::new(Body::empty());
     *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(0));
     r
 }
 
@@ -57,7 +61,12 @@ pub async fn file_body(path: &Path, offset: u64, len: u64) -> Result<Body, ApiEr
 
 /// Write the access record once the response body is fully sent (or dropped), with the
 /// number of bytes that went out.
-pub fn log_on_completion(resp: Response, log: Option<AccessLog>, rec: AccessRecord, start: Instant) -> Response {
+pub fn log_on_completion(
+    resp: Response,
+    log: Option<AccessLog>,
+    rec: AccessRecord,
+    start: Instant,
+) -> Response {
     let Some(log) = log else { return resp };
     struct Guard {
         log: AccessLog,
@@ -106,20 +115,28 @@ pub async fn append_body(data: &Path, hasher: &mut Hasher, body: Body) -> Result
         match chunk {
             Ok(bytes) => {
                 if let Err(e) = out.write_all(&bytes).await {
-                    failure = Some(ApiError::internal(format!("write upload {}: {e}", data.display())));
+                    failure = Some(ApiError::internal(format!(
+                        "write upload {}: {e}",
+                        data.display()
+                    )));
                     break;
                 }
                 hasher.update(&bytes);
                 n += bytes.len() as u64;
             }
             Err(e) => {
-                failure = Some(ApiError::upload_invalid(format!("reading request body failed: {e}")));
+                failure = Some(ApiError::upload_invalid(format!(
+                    "reading request body failed: {e}"
+                )));
                 break;
             }
         }
     }
     if let Err(e) = out.flush().await {
-        return Err(ApiError::internal(format!("write upload {}: {e}", data.display())));
+        return Err(ApiError::internal(format!(
+            "write upload {}: {e}",
+            data.display()
+        )));
     }
     match failure {
         Some(e) => Err(e),
@@ -132,7 +149,8 @@ pub async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ApiError>
     let mut stream = body.into_data_stream();
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let bytes = chunk.map_err(|e| ApiError::upload_invalid(format!("reading request body failed: {e}")))?;
+        let bytes = chunk
+            .map_err(|e| ApiError::upload_invalid(format!("reading request body failed: {e}")))?;
         if out.len() + bytes.len() > limit {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -148,7 +166,9 @@ pub async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ApiError>
 /// Parse a single `Range: bytes=...` against `size`: `Ok(None)` = whole body,
 /// `Err(())` = unsatisfiable.
 pub fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else { return Ok(None) };
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
     if spec.contains(',') {
         return Ok(None); // multi-range: serve everything, as distribution does
     }
@@ -162,7 +182,13 @@ pub fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
         (size.saturating_sub(n), size.saturating_sub(1))
     } else {
         let s: u64 = a.parse().map_err(|_| ())?;
-        let e = if b.is_empty() { size.saturating_sub(1) } else { b.parse::<u64>().map_err(|_| ())?.min(size.saturating_sub(1)) };
+        let e = if b.is_empty() {
+            size.saturating_sub(1)
+        } else {
+            b.parse::<u64>()
+                .map_err(|_| ())?
+                .min(size.saturating_sub(1))
+        };
         (s, e)
     };
     if size == 0 || start >= size || start > end {

@@ -25,7 +25,10 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn ns(&self) -> Option<&str> {
-        self.query.get("ns").map(String::as_str).filter(|s| !s.is_empty())
+        self.query
+            .get("ns")
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     pub fn is_head(&self) -> bool {
@@ -35,7 +38,12 @@ impl Ctx {
     /// `?ns=...` to carry on in `Location` headers.
     pub fn ns_query(&self) -> String {
         self.ns()
-            .map(|ns| format!("?ns={}", form_urlencoded::byte_serialize(ns.as_bytes()).collect::<String>()))
+            .map(|ns| {
+                format!(
+                    "?ns={}",
+                    form_urlencoded::byte_serialize(ns.as_bytes()).collect::<String>()
+                )
+            })
             .unwrap_or_default()
     }
 }
@@ -44,9 +52,10 @@ pub async fn handle(State(st): State<Arc<AppState>>, req: Request) -> Response {
     let start = Instant::now();
     let (parts, req_body) = req.into_parts();
     let path = parts.uri.path().to_string();
-    let query: HashMap<String, String> = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let query: HashMap<String, String> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
     let mut ctx = Ctx {
         method: parts.method.clone(),
         headers: parts.headers,
@@ -79,7 +88,9 @@ pub async fn handle(State(st): State<Arc<AppState>>, req: Request) -> Response {
 }
 
 async fn authorize(st: &Arc<AppState>, ctx: &Ctx) -> Result<(), ApiError> {
-    let Some(auth) = st.auth.clone() else { return Ok(()) };
+    let Some(auth) = st.auth.clone() else {
+        return Ok(());
+    };
     let header = ctx
         .headers
         .get(header::AUTHORIZATION)
@@ -88,16 +99,29 @@ async fn authorize(st: &Arc<AppState>, ctx: &Ctx) -> Result<(), ApiError> {
     let ok = tokio::task::spawn_blocking(move || auth.check(header.as_deref()))
         .await
         .unwrap_or(false);
-    if ok { Ok(()) } else { Err(ApiError::unauthorized("sealer-registry")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("sealer-registry"))
+    }
 }
 
-async fn route_request(st: &Arc<AppState>, path: &str, ctx: &mut Ctx, req_body: Body) -> Result<Response, ApiError> {
+async fn route_request(
+    st: &Arc<AppState>,
+    path: &str,
+    ctx: &mut Ctx,
+    req_body: Body,
+) -> Result<Response, ApiError> {
     let rest = if path == "/v2" {
         ""
     } else if let Some(r) = path.strip_prefix("/v2/") {
         r
     } else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no such endpoint: {path}")));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("no such endpoint: {path}"),
+        ));
     };
     let Some(route) = route::parse(rest) else {
         return Err(ApiError::new(
@@ -108,12 +132,20 @@ async fn route_request(st: &Arc<AppState>, path: &str, ctx: &mut Ctx, req_body: 
     };
     let m = ctx.method.clone();
     let is_write = !matches!(m, Method::GET | Method::HEAD);
-    let writable_route = matches!(route, Route::Manifest { .. } | Route::Blob { .. } | Route::UploadStart { .. } | Route::Upload { .. });
+    let writable_route = matches!(
+        route,
+        Route::Manifest { .. }
+            | Route::Blob { .. }
+            | Route::UploadStart { .. }
+            | Route::Upload { .. }
+    );
     if is_write && writable_route && st.read_only {
         return Err(ApiError::read_only());
     }
     match (route, m) {
-        (Route::Ping, Method::GET | Method::HEAD) => Ok(body::json_response(StatusCode::OK, "{}".into())),
+        (Route::Ping, Method::GET | Method::HEAD) => {
+            Ok(body::json_response(StatusCode::OK, "{}".into()))
+        }
         (Route::Catalog, Method::GET) => listing::catalog(st, ctx).await,
         (Route::Tags { name }, Method::GET) => listing::tags(st, ctx, &name).await,
         (Route::Manifest { name, reference }, Method::GET | Method::HEAD) => {
@@ -122,15 +154,23 @@ async fn route_request(st: &Arc<AppState>, path: &str, ctx: &mut Ctx, req_body: 
         (Route::Manifest { name, reference }, Method::PUT) => {
             manifests::put(st, ctx, &name, &reference, req_body).await
         }
-        (Route::Blob { name, digest }, Method::GET | Method::HEAD) => blobs::get(st, ctx, &name, &digest).await,
-        (Route::UploadStart { name }, Method::POST) => uploads::start(st, ctx, &name, req_body).await,
-        (Route::Upload { name, id }, Method::PATCH) => uploads::patch(st, ctx, &name, &id, req_body).await,
-        (Route::Upload { name, id }, Method::PUT) => uploads::finish(st, ctx, &name, &id, req_body).await,
+        (Route::Blob { name, digest }, Method::GET | Method::HEAD) => {
+            blobs::get(st, ctx, &name, &digest).await
+        }
+        (Route::UploadStart { name }, Method::POST) => {
+            uploads::start(st, ctx, &name, req_body).await
+        }
+        (Route::Upload { name, id }, Method::PATCH) => {
+            uploads::patch(st, ctx, &name, &id, req_body).await
+        }
+        (Route::Upload { name, id }, Method::PUT) => {
+            uploads::finish(st, ctx, &name, &id, req_body).await
+        }
         (Route::Upload { name, id }, Method::GET) => uploads::status(st, ctx, &name, &id).await,
         (Route::Upload { name, id }, Method::DELETE) => uploads::cancel(st, ctx, &name, &id).await,
-        (Route::Manifest { .. } | Route::Blob { .. }, Method::DELETE) => {
-            Err(ApiError::unsupported("deleting manifests and blobs is not supported by this registry"))
-        }
+        (Route::Manifest { .. } | Route::Blob { .. }, Method::DELETE) => Err(
+            ApiError::unsupported("deleting manifests and blobs is not supported by this registry"),
+        ),
         (_, m) => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "UNSUPPORTED",

@@ -31,13 +31,21 @@ impl ApiError {
     }
 
     pub fn blob_unknown(d: &impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry")
-            .with_detail(serde_json::json!({ "digest": d.to_string() }))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "BLOB_UNKNOWN",
+            "blob unknown to registry",
+        )
+        .with_detail(serde_json::json!({ "digest": d.to_string() }))
     }
 
     pub fn manifest_unknown(reference: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown")
-            .with_detail(serde_json::json!({ "reference": reference }))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "MANIFEST_UNKNOWN",
+            "manifest unknown",
+        )
+        .with_detail(serde_json::json!({ "reference": reference }))
     }
 
     pub fn name_unknown(name: &str, why: impl Into<String>) -> Self {
@@ -46,8 +54,12 @@ impl ApiError {
     }
 
     pub fn name_invalid(name: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "NAME_INVALID", "invalid repository name")
-            .with_detail(serde_json::json!({ "name": name }))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "NAME_INVALID",
+            "invalid repository name",
+        )
+        .with_detail(serde_json::json!({ "name": name }))
     }
 
     pub fn digest_invalid(msg: impl Into<String>) -> Self {
@@ -55,8 +67,12 @@ impl ApiError {
     }
 
     pub fn upload_unknown(id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
-            .with_detail(serde_json::json!({ "uuid": id }))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "BLOB_UPLOAD_UNKNOWN",
+            "blob upload unknown to registry",
+        )
+        .with_detail(serde_json::json!({ "uuid": id }))
     }
 
     pub fn upload_invalid(msg: impl Into<String>) -> Self {
@@ -72,7 +88,11 @@ impl ApiError {
     }
 
     pub fn internal(msg: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", msg.to_string())
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN",
+            msg.to_string(),
+        )
     }
 
     pub fn bad_gateway(msg: impl std::fmt::Display) -> Self {
@@ -80,7 +100,11 @@ impl ApiError {
     }
 
     pub fn unauthorized(realm: &str) -> Self {
-        let mut e = Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required");
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "authentication required",
+        );
         if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
             e.headers.push((header::WWW_AUTHENTICATE, v));
         }
@@ -93,9 +117,15 @@ impl From<crate::distribution_layout::LayoutError> for ApiError {
         use crate::distribution_layout::LayoutError as L;
         match &e {
             L::InvalidRepository(n) => Self::name_invalid(n),
-            L::InvalidTag(t) => Self::new(StatusCode::BAD_REQUEST, "TAG_INVALID", format!("invalid tag `{t}`")),
+            L::InvalidTag(t) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "TAG_INVALID",
+                format!("invalid tag `{t}`"),
+            ),
             L::DigestMismatch { .. } => Self::digest_invalid(e.to_string()),
-            L::SizeMismatch { .. } => Self::new(StatusCode::BAD_REQUEST, "SIZE_INVALID", e.to_string()),
+            L::SizeMismatch { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "SIZE_INVALID", e.to_string())
+            }
             _ => Self::internal(e),
         }
     }
@@ -110,7 +140,10 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({ "errors": [err] }).to_string();
         let mut resp = (self.status, body).into_response();
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         for (k, v) in self.headers {
             h.insert(k, v);
         }

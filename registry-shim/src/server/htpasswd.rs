@@ -15,7 +15,11 @@ pub enum HtpasswdError {
         source: std::io::Error,
     },
     #[error("{path}:{line}: {reason} (use `htpasswd -B` to write bcrypt entries)")]
-    Entry { path: PathBuf, line: usize, reason: String },
+    Entry {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
 }
 
 /// Users and bcrypt hashes; successful checks are memoized (bcrypt costs tens of
@@ -62,33 +66,50 @@ impl Htpasswd {
 
     /// Check an `Authorization` header value; blocking (bcrypt), call off the async threads.
     pub fn check(&self, authorization: Option<&str>) -> bool {
-        let Some(encoded) = authorization.and_then(|a| a.strip_prefix("Basic ").or_else(|| a.strip_prefix("basic ")))
-        else {
+        let Some(encoded) = authorization.and_then(|a| {
+            a.strip_prefix("Basic ")
+                .or_else(|| a.strip_prefix("basic "))
+        }) else {
             return false;
         };
         let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
             return false;
         };
-        let Ok(raw) = String::from_utf8(raw) else { return false };
-        let Some((user, pass)) = raw.split_once(':') else { return false };
-        let Some(hash) = self.users.get(user) else { return false };
+        let Ok(raw) = String::from_utf8(raw) else {
+            return false;
+        };
+        let Some((user, pass)) = raw.split_once(':') else {
+            return false;
+        };
+        let Some(hash) = self.users.get(user) else {
+            return false;
+        };
         let key = {
             let mut h = crate::digest::Hasher::new();
-            for part in [user.as_bytes(), b"\0", pass.as_bytes(), b"\0", hash.as_bytes()] {
+            for part in [
+                user.as_bytes(),
+                b"\0",
+                pass.as_bytes(),
+                b"\0",
+                hash.as_bytes(),
+            ] {
                 h.update(part);
             }
             let mut k = [0u8; 32];
             let _ = hex::decode_to_slice(h.finish().hex(), &mut k);
             k
         };
-        if self.verified.lock().map(|s| s.contains(&key)).unwrap_or(false) {
+        if self
+            .verified
+            .lock()
+            .map(|s| s.contains(&key))
+            .unwrap_or(false)
+        {
             return true;
         }
         let ok = bcrypt::verify(pass, hash).unwrap_or(false);
-        if ok {
-            if let Ok(mut s) = self.verified.lock() {
-                s.insert(key);
-            }
+        if ok && let Ok(mut s) = self.verified.lock() {
+            s.insert(key);
         }
         ok
     }
@@ -100,9 +121,16 @@ mod tests {
 
     #[test]
     fn verifies_bcrypt() {
-        let hash = bcrypt::hash("secret", 4).unwrap().replacen("$2b$", "$2y$", 1);
+        let hash = bcrypt::hash("secret", 4)
+            .unwrap()
+            .replacen("$2b$", "$2y$", 1);
         let h = Htpasswd::parse(&format!("# users\nalice:{hash}\n")).unwrap();
-        let enc = |s: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
+        let enc = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
         assert!(h.check(Some(&enc("alice:secret"))));
         assert!(h.check(Some(&enc("alice:secret"))));
         assert!(!h.check(Some(&enc("alice:wrong"))));

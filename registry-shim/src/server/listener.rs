@@ -41,7 +41,12 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServeError> 
     Ok(TlsAcceptor::from(Arc::new(cfg)))
 }
 
-pub async fn run(tcp: TcpListener, tls: Option<TlsAcceptor>, router: axum::Router, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    tcp: TcpListener,
+    tls: Option<TlsAcceptor>,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) {
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
@@ -81,6 +86,8 @@ pub async fn run(tcp: TcpListener, tls: Option<TlsAcceptor>, router: axum::Route
 
 fn builder() -> hyper::server::conn::http1::Builder {
     let mut b = hyper::server::conn::http1::Builder::new();
-    b.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(60)).keep_alive(true);
+    b.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(60))
+        .keep_alive(true);
     b
 }

@@ -14,7 +14,10 @@ use super::state::{AppState, blocking};
 fn paginate(items: Vec<String>, ctx: &Ctx) -> (Vec<String>, Option<String>) {
     let last = ctx.query.get("last").cloned().unwrap_or_default();
     let n = ctx.query.get("n").and_then(|n| n.parse::<usize>().ok());
-    let mut rest: Vec<String> = items.into_iter().filter(|i| last.is_empty() || *i > last).collect();
+    let mut rest: Vec<String> = items
+        .into_iter()
+        .filter(|i| last.is_empty() || *i > last)
+        .collect();
     match n {
         Some(n) if rest.len() > n => {
             rest.truncate(n);
@@ -27,7 +30,11 @@ fn paginate(items: Vec<String>, ctx: &Ctx) -> (Vec<String>, Option<String>) {
 
 fn with_link(mut r: Response, path: &str, n: Option<&String>, next: Option<String>) -> Response {
     if let (Some(next), Some(n)) = (next, n) {
-        b::set(&mut r, header::LINK, &format!("<{path}?last={next}&n={n}>; rel=\"next\""));
+        b::set(
+            &mut r,
+            header::LINK,
+            &format!("<{path}?last={next}&n={n}>; rel=\"next\""),
+        );
     }
     r
 }
@@ -37,7 +44,12 @@ pub async fn catalog(st: &Arc<AppState>, ctx: &mut Ctx) -> Result<Response, ApiE
     let repos = blocking(move || layout.repositories().map_err(ApiError::from)).await?;
     let (page, next) = paginate(repos, ctx);
     let body = serde_json::json!({ "repositories": page }).to_string();
-    Ok(with_link(json_response(StatusCode::OK, body), "/v2/_catalog", ctx.query.get("n"), next))
+    Ok(with_link(
+        json_response(StatusCode::OK, body),
+        "/v2/_catalog",
+        ctx.query.get("n"),
+        next,
+    ))
 }
 
 pub async fn tags(st: &Arc<AppState>, ctx: &mut Ctx, name: &str) -> Result<Response, ApiError> {
@@ -50,9 +62,17 @@ pub async fn tags(st: &Arc<AppState>, ctx: &mut Ctx, name: &str) -> Result<Respo
     })
     .await?;
     if !exists {
-        return Err(ApiError::name_unknown(name, "repository name not known to registry"));
+        return Err(ApiError::name_unknown(
+            name,
+            "repository name not known to registry",
+        ));
     }
     let (page, next) = paginate(tags, ctx);
     let body = serde_json::json!({ "name": name, "tags": page }).to_string();
-    Ok(with_link(json_response(StatusCode::OK, body), &format!("/v2/{name}/tags/list"), ctx.query.get("n"), next))
+    Ok(with_link(
+        json_response(StatusCode::OK, body),
+        &format!("/v2/{name}/tags/list"),
+        ctx.query.get("n"),
+        next,
+    ))
 }

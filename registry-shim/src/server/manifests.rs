@@ -35,24 +35,36 @@ pub fn read_repo(st: &AppState, ctx: &mut Ctx, name: &str) -> Result<String, Api
     }
 }
 
-pub async fn get(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, reference: &str) -> Result<Response, ApiError> {
+pub async fn get(
+    st: &Arc<AppState>,
+    ctx: &mut Ctx,
+    name: &str,
+    reference: &str,
+) -> Result<Response, ApiError> {
     let repo = read_repo(st, ctx, name)?;
     ctx.rec.reference = Some(reference.to_string());
     if reference.contains(':') {
         Digest::parse(reference).map_err(|e| ApiError::digest_invalid(e.to_string()))?;
     }
     let read = |layout: Layout, repo: String, reference: String| {
-        blocking(move || layout.read_manifest(&repo, &reference).map_err(ApiError::from))
+        blocking(move || {
+            layout
+                .read_manifest(&repo, &reference)
+                .map_err(ApiError::from)
+        })
     };
     let mut found = read(st.layout.clone(), repo.clone(), reference.to_string()).await?;
     ctx.rec.cache = Some("hit");
-    if found.is_none() {
-        if let Some(proxy) = st.proxy.as_ref().filter(|p| p.covers(&repo)) {
-            ctx.rec.cache = Some("miss");
-            ctx.rec.upstream = proxy.upstream_label(&repo);
-            proxy.fetch_manifest(&repo, reference).await.map_err(|e| e.to_api())?;
-            found = read(st.layout.clone(), repo.clone(), reference.to_string()).await?;
-        }
+    if found.is_none()
+        && let Some(proxy) = st.proxy.as_ref().filter(|p| p.covers(&repo))
+    {
+        ctx.rec.cache = Some("miss");
+        ctx.rec.upstream = proxy.upstream_label(&repo);
+        proxy
+            .fetch_manifest(&repo, reference)
+            .await
+            .map_err(|e| e.to_api())?;
+        found = read(st.layout.clone(), repo.clone(), reference.to_string()).await?;
     }
     let Some(m) = found else {
         ctx.rec.cache = None;
@@ -74,7 +86,13 @@ pub async fn get(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, reference: &str)
     Ok(resp)
 }
 
-pub async fn put(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, reference: &str, body: Body) -> Result<Response, ApiError> {
+pub async fn put(
+    st: &Arc<AppState>,
+    ctx: &mut Ctx,
+    name: &str,
+    reference: &str,
+    body: Body,
+) -> Result<Response, ApiError> {
     let repo = resolve::for_write(name, ctx.ns());
     ctx.rec.repo = Some(repo.clone());
     ctx.rec.reference = Some(reference.to_string());
@@ -97,13 +115,19 @@ pub async fn put(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, reference: &str,
     let repo2 = repo.clone();
     let stored = blocking(move || {
         check_references(&layout, &repo2, &parsed)?;
-        layout.put_manifest(&repo2, tag.as_deref(), &bytes).map_err(ApiError::from)
+        layout
+            .put_manifest(&repo2, tag.as_deref(), &bytes)
+            .map_err(ApiError::from)
     })
     .await?;
     ctx.rec.digest = Some(stored.to_string());
     let mut resp = json_response(StatusCode::CREATED, String::new());
     resp.headers_mut().remove(header::CONTENT_TYPE);
-    b::set(&mut resp, header::LOCATION, &format!("/v2/{name}/manifests/{stored}"));
+    b::set(
+        &mut resp,
+        header::LOCATION,
+        &format!("/v2/{name}/manifests/{stored}"),
+    );
     b::set(&mut resp, "Docker-Content-Digest", &stored.to_string());
     Ok(resp)
 }
@@ -112,8 +136,12 @@ pub async fn put(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, reference: &str,
 /// must be a manifest of the repository.
 fn check_references(layout: &Layout, repo: &str, m: &Manifest) -> Result<(), ApiError> {
     let unknown = |d: &Digest| {
-        ApiError::new(StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN", "blob unknown to registry")
-            .with_detail(serde_json::json!({ "digest": d.to_string() }))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MANIFEST_BLOB_UNKNOWN",
+            "blob unknown to registry",
+        )
+        .with_detail(serde_json::json!({ "digest": d.to_string() }))
     };
     match m {
         Manifest::Image { config, layers, .. } => {
@@ -132,7 +160,10 @@ fn check_references(layout: &Layout, repo: &str, m: &Manifest) -> Result<(), Api
                     return Err(ApiError::new(
                         StatusCode::BAD_REQUEST,
                         "MANIFEST_UNKNOWN",
-                        format!("index refers to manifest {} which is not in {repo}", d.digest),
+                        format!(
+                            "index refers to manifest {} which is not in {repo}",
+                            d.digest
+                        ),
                     ));
                 }
             }

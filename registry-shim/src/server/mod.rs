@@ -132,15 +132,39 @@ pub async fn serve(config: ServeConfig) -> Result<ServerHandle, ServeError> {
         source,
     })?;
     let layout = Layout::new(&config.root);
-    let log = config.access_log.as_deref().map(AccessLog::open).transpose()?;
-    let auth = config.htpasswd.as_deref().map(htpasswd::Htpasswd::load).transpose()?;
+    let log = config
+        .access_log
+        .as_deref()
+        .map(AccessLog::open)
+        .transpose()?;
+    let auth = config
+        .htpasswd
+        .as_deref()
+        .map(htpasswd::Htpasswd::load)
+        .transpose()?;
     let proxy = match &config.proxy {
-        Some(pc) => Some(Arc::new(Proxy::new(pc.clone(), layout.clone(), log.clone())?)),
+        Some(pc) => Some(Arc::new(Proxy::new(
+            pc.clone(),
+            layout.clone(),
+            log.clone(),
+        )?)),
         None => None,
     };
-    let tls = config.tls.as_ref().map(|(c, k)| listener::tls_acceptor(c, k)).transpose()?;
-    let state = Arc::new(state::AppState::new(layout, config.read_only, auth, proxy, log));
-    let router = axum::Router::new().fallback(dispatch::handle).with_state(state);
+    let tls = config
+        .tls
+        .as_ref()
+        .map(|(c, k)| listener::tls_acceptor(c, k))
+        .transpose()?;
+    let state = Arc::new(state::AppState::new(
+        layout,
+        config.read_only,
+        auth,
+        proxy,
+        log,
+    ));
+    let router = axum::Router::new()
+        .fallback(dispatch::handle)
+        .with_state(state);
     let tcp = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| ServeError::Bind {

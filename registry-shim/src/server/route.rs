@@ -33,29 +33,32 @@ pub fn parse(rest: &str) -> Option<Route> {
     {
         return Some(Route::UploadStart { name: named(name)? });
     }
-    if let Some((name, id)) = rest.rsplit_once("/blobs/uploads/") {
-        if !id.is_empty() && !id.contains('/') {
-            return Some(Route::Upload {
-                name: named(name)?,
-                id: id.to_string(),
-            });
-        }
+    if let Some((name, id)) = rest.rsplit_once("/blobs/uploads/")
+        && !id.is_empty()
+        && !id.contains('/')
+    {
+        return Some(Route::Upload {
+            name: named(name)?,
+            id: id.to_string(),
+        });
     }
-    if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
-        if !digest.is_empty() && !digest.contains('/') {
-            return Some(Route::Blob {
-                name: named(name)?,
-                digest: digest.to_string(),
-            });
-        }
+    if let Some((name, digest)) = rest.rsplit_once("/blobs/")
+        && !digest.is_empty()
+        && !digest.contains('/')
+    {
+        return Some(Route::Blob {
+            name: named(name)?,
+            digest: digest.to_string(),
+        });
     }
-    if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
-        if !reference.is_empty() && !reference.contains('/') {
-            return Some(Route::Manifest {
-                name: named(name)?,
-                reference: reference.to_string(),
-            });
-        }
+    if let Some((name, reference)) = rest.rsplit_once("/manifests/")
+        && !reference.is_empty()
+        && !reference.contains('/')
+    {
+        return Some(Route::Manifest {
+            name: named(name)?,
+            reference: reference.to_string(),
+        });
     }
     None
 }
@@ -75,8 +78,16 @@ mod tests {
                 reference: "1.25".into()
             })
         );
-        assert_eq!(parse("a/b/c/tags/list"), Some(Route::Tags { name: "a/b/c".into() }));
-        assert_eq!(parse("a/blobs/uploads/"), Some(Route::UploadStart { name: "a".into() }));
+        assert_eq!(
+            parse("a/b/c/tags/list"),
+            Some(Route::Tags {
+                name: "a/b/c".into()
+            })
+        );
+        assert_eq!(
+            parse("a/blobs/uploads/"),
+            Some(Route::UploadStart { name: "a".into() })
+        );
         assert_eq!(
             parse("a/b/blobs/uploads/1234-ab"),
             Some(Route::Upload {

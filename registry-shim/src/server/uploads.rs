@@ -25,8 +25,16 @@ fn created_blob(name: &str, d: &Digest) -> Response {
 
 fn upload_response(status: StatusCode, ctx: &Ctx, name: &str, id: &str, size: u64) -> Response {
     let mut r = b::empty(status);
-    b::set(&mut r, header::LOCATION, &format!("/v2/{name}/blobs/uploads/{id}{}", ctx.ns_query()));
-    b::set(&mut r, header::RANGE, &format!("0-{}", size.saturating_sub(1)));
+    b::set(
+        &mut r,
+        header::LOCATION,
+        &format!("/v2/{name}/blobs/uploads/{id}{}", ctx.ns_query()),
+    );
+    b::set(
+        &mut r,
+        header::RANGE,
+        &format!("0-{}", size.saturating_sub(1)),
+    );
     b::set(&mut r, "Docker-Upload-UUID", id);
     r
 }
@@ -38,17 +46,25 @@ fn query_digest(ctx: &Ctx, key: &str) -> Result<Option<Digest>, ApiError> {
         .transpose()
 }
 
-pub async fn start(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, body: Body) -> Result<Response, ApiError> {
+pub async fn start(
+    st: &Arc<AppState>,
+    ctx: &mut Ctx,
+    name: &str,
+    body: Body,
+) -> Result<Response, ApiError> {
     let repo = resolve::for_write(name, ctx.ns());
     ctx.rec.repo = Some(repo.clone());
     if let Some(d) = query_digest(ctx, "mount")? {
         ctx.rec.digest = Some(d.to_string());
         let from = ctx.query.get("from").cloned();
         let layout = st.layout.clone();
-        let from_repo = from.and_then(|f| match resolve::for_read(&layout, &f, ctx.ns(), &st.proxy_domains) {
-            Resolved::Repo(r) => Some(r),
-            Resolved::Ambiguous { .. } => None,
-        });
+        let from_repo =
+            from.and_then(
+                |f| match resolve::for_read(&layout, &f, ctx.ns(), &st.proxy_domains) {
+                    Resolved::Repo(r) => Some(r),
+                    Resolved::Ambiguous { .. } => None,
+                },
+            );
         let (repo2, d2) = (repo.clone(), d.clone());
         let mounted = blocking(move || {
             let have = layout.linked_blob_size(&repo2, &d2)?.is_some();
@@ -89,13 +105,28 @@ pub async fn start(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, body: Body) ->
     Ok(upload_response(StatusCode::ACCEPTED, ctx, name, &id, 0))
 }
 
-async fn finish_upload(st: &Arc<AppState>, repo: String, upload: UploadDir, hasher: Hasher, d: Digest) -> Result<u64, ApiError> {
+async fn finish_upload(
+    st: &Arc<AppState>,
+    repo: String,
+    upload: UploadDir,
+    hasher: Hasher,
+    d: Digest,
+) -> Result<u64, ApiError> {
     let layout = st.layout.clone();
-    blocking(move || upload.finish(&layout, &repo, hasher, &d).map_err(ApiError::from)).await
+    blocking(move || {
+        upload
+            .finish(&layout, &repo, hasher, &d)
+            .map_err(ApiError::from)
+    })
+    .await
 }
 
 /// The upload's directory and state, rebuilt from disk when the server restarted meanwhile.
-async fn load(st: &Arc<AppState>, repo: &str, id: &str) -> Result<(UploadDir, Option<UploadState>), ApiError> {
+async fn load(
+    st: &Arc<AppState>,
+    repo: &str,
+    id: &str,
+) -> Result<(UploadDir, Option<UploadState>), ApiError> {
     let layout = st.layout.clone();
     let (repo2, id2) = (repo.to_string(), id.to_string());
     let dir = blocking(move || layout.upload(&repo2, &id2).map_err(ApiError::from)).await?;
@@ -110,11 +141,14 @@ async fn rehash(dir: &UploadDir) -> Result<Hasher, ApiError> {
     let p = dir.data_path();
     blocking(move || {
         use std::io::Read;
-        let mut f = std::fs::File::open(&p).map_err(|e| ApiError::internal(format!("open {}: {e}", p.display())))?;
+        let mut f = std::fs::File::open(&p)
+            .map_err(|e| ApiError::internal(format!("open {}: {e}", p.display())))?;
         let mut h = Hasher::new();
         let mut buf = vec![0u8; 256 * 1024];
         loop {
-            let n = f.read(&mut buf).map_err(|e| ApiError::internal(format!("read {}: {e}", p.display())))?;
+            let n = f
+                .read(&mut buf)
+                .map_err(|e| ApiError::internal(format!("read {}: {e}", p.display())))?;
             if n == 0 {
                 return Ok(h);
             }
@@ -146,13 +180,23 @@ async fn take_state(
     Ok((dir, state))
 }
 
-pub async fn patch(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, id: &str, body: Body) -> Result<Response, ApiError> {
+pub async fn patch(
+    st: &Arc<AppState>,
+    ctx: &mut Ctx,
+    name: &str,
+    id: &str,
+    body: Body,
+) -> Result<Response, ApiError> {
     let repo = resolve::for_write(name, ctx.ns());
     ctx.rec.repo = Some(repo.clone());
     let slot = st.upload_slot(id);
     let mut guard = slot.lock().await;
     let (dir, mut state) = take_state(st, &mut guard, &repo, id).await?;
-    if let Some(cr) = ctx.headers.get(header::CONTENT_RANGE).and_then(|v| v.to_str().ok()) {
+    if let Some(cr) = ctx
+        .headers
+        .get(header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+    {
         let start = cr
             .trim()
             .trim_start_matches("bytes ")
@@ -174,7 +218,13 @@ pub async fn patch(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, id: &str, body
     Ok(upload_response(StatusCode::ACCEPTED, ctx, name, id, size))
 }
 
-pub async fn finish(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, id: &str, body: Body) -> Result<Response, ApiError> {
+pub async fn finish(
+    st: &Arc<AppState>,
+    ctx: &mut Ctx,
+    name: &str,
+    id: &str,
+    body: Body,
+) -> Result<Response, ApiError> {
     let repo = resolve::for_write(name, ctx.ns());
     ctx.rec.repo = Some(repo.clone());
     let d = query_digest(ctx, "digest")?
@@ -192,7 +242,12 @@ pub async fn finish(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, id: &str, bod
     Ok(created_blob(name, &d))
 }
 
-pub async fn status(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, id: &str) -> Result<Response, ApiError> {
+pub async fn status(
+    st: &Arc<AppState>,
+    ctx: &mut Ctx,
+    name: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
     let repo = resolve::for_write(name, ctx.ns());
     ctx.rec.repo = Some(repo.clone());
     let (dir, _) = load(st, &repo, id).await?;
@@ -200,7 +255,12 @@ pub async fn status(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, id: &str) -> 
     Ok(upload_response(StatusCode::NO_CONTENT, ctx, name, id, size))
 }
 
-pub async fn cancel(st: &Arc<AppState>, ctx: &mut Ctx, name: &str, id: &str) -> Result<Response, ApiError> {
+pub async fn cancel(
+    st: &Arc<AppState>,
+    ctx: &mut Ctx,
+    name: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
     let repo = resolve::for_write(name, ctx.ns());
     ctx.rec.repo = Some(repo.clone());
     let (dir, _) = load(st, &repo, id).await?;

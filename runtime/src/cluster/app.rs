@@ -40,9 +40,9 @@ impl Runtime {
         }
         let id = app_id(&info.id, &info.name);
         let hosts = resolve_hosts(&cf.cluster)?;
-        let m0 = master0(&hosts).cloned().ok_or_else(|| {
-            RuntimeError::Invalid(format!("cluster {cluster} has no master"))
-        })?;
+        let m0 = master0(&hosts)
+            .cloned()
+            .ok_or_else(|| RuntimeError::Invalid(format!("cluster {cluster} has no master")))?;
         let masters: Vec<ResolvedHost> = hosts.iter().filter(|h| h.is_master()).cloned().collect();
         let reg_hosts = registry_hosts(&cf, &hosts);
         let launch = launch_plan(&info.extension, &opts.cmds, &opts.apps, &[])
@@ -157,7 +157,8 @@ impl Runtime {
                     let dest = layout_ref.app_rootfs(&*c, id_ref);
                     let mk = format!("{}sealer_mkdir {}", layout_ref.prelude(&*c), dest.sq());
                     run_checked(&*c, ExecRequest::new(mk), "create the app directory").await?;
-                    let st = distribute(&*c, &dest, manifest_ref, &Overlay::default(), timeout).await?;
+                    let st =
+                        distribute(&*c, &dest, manifest_ref, &Overlay::default(), timeout).await?;
                     Ok(format!("{} of {} files sent", st.files_sent, st.files))
                 })
             }),
@@ -188,16 +189,27 @@ impl Runtime {
         .await?;
         let local = format!("{domain}:{port}");
         let domains = mirror_domains(&info.container_images, &local);
-        let (endpoints, lines) = (registry_endpoints(cf_ref, &hosts), hosts_lines(cf_ref, &hosts));
-        let (domains_ref, endpoints_ref, lines_ref, local_ref) = (&domains, &endpoints, &lines, &local);
+        let (endpoints, lines) = (
+            registry_endpoints(cf_ref, &hosts),
+            hosts_lines(cf_ref, &hosts),
+        );
+        let (domains_ref, endpoints_ref, lines_ref, local_ref) =
+            (&domains, &endpoints, &lines, &local);
         eng.run_on(
             Phase::Registry,
             Some(&k_mirror),
             hosts.clone(),
             Box::new(move |_h, c| {
                 Box::pin(async move {
-                    configure_mirrors(layout_ref, &*c, domains_ref, endpoints_ref, local_ref, lines_ref)
-                        .await?;
+                    configure_mirrors(
+                        layout_ref,
+                        &*c,
+                        domains_ref,
+                        endpoints_ref,
+                        local_ref,
+                        lines_ref,
+                    )
+                    .await?;
                     Ok(format!("{} mirror domain(s)", domains_ref.len()))
                 })
             }),
@@ -247,6 +259,12 @@ fn app_id(id: &str, name: &str) -> String {
     }
     let src = if id.is_empty() { name } else { id };
     src.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }

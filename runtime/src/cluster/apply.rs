@@ -1,15 +1,16 @@
 //! `apply` (and `run`, `join`): diff the desired Clusterfile against the applied one and act.
 
 use super::{Outcome, Runtime};
+use crate::clusterfile::RunArgs;
 use crate::clusterfile::{
     Clusterfile, HostGroup, ROLE_MASTER, ROLE_NODE, ResolvedHost, master0, resolve_hosts,
 };
+use crate::engine::Engine;
 use crate::engine::clean::Clean;
 use crate::engine::install::{Install, Mode};
-use crate::engine::Engine;
 use crate::error::RuntimeError;
 use crate::layout::Layout;
-use crate::options::ApplyOptions;
+use crate::options::{AppOptions, ApplyOptions};
 use crate::plan::{HostPlan, Phase, Plan, StepState};
 use crate::rootfs::Manifest;
 use crate::state::Progress;
@@ -131,8 +132,16 @@ impl Runtime {
         }
         if !removed.is_empty() {
             let current = current.as_ref().unwrap_or(&desired);
-            self.clean_hosts(&eng, current, &image.extension.env, &image.rootfs, removed.clone(), false, opts.prune)
-                .await?;
+            self.clean_hosts(
+                &eng,
+                current,
+                &image.extension.env,
+                &image.rootfs,
+                removed.clone(),
+                false,
+                opts.prune,
+            )
+            .await?;
             eng.forget_hosts(&removed.iter().map(|h| h.ip).collect::<Vec<_>>())?;
         }
         install.run(&targets).await?;
@@ -142,6 +151,30 @@ impl Runtime {
             executed: true,
             bytes_sent: eng.conns.bytes_sent().await,
         })
+    }
+
+    /// `sealer run`: a kube-installer image becomes a cluster on the given hosts (an apply of
+    /// the Clusterfile the flags describe); an app-installer image is installed onto the running
+    /// cluster (`args.cluster_name`, or the only one), where host flags are not allowed.
+    pub async fn run(&self, args: &RunArgs, opts: &ApplyOptions) -> Result<Outcome, RuntimeError> {
+        let info = self.images.image(&args.image)?;
+        if info.extension.image_type == ImageType::AppInstaller {
+            if !args.masters.trim().is_empty() || !args.nodes.trim().is_empty() {
+                return Err(RuntimeError::Invalid(format!(
+                    "image {} is an app-installer image: it runs onto an existing cluster, without --masters/--nodes",
+                    info.name
+                )));
+            }
+            let app = AppOptions {
+                dry_run: opts.dry_run,
+                cmds: args.cmds.clone(),
+                apps: args.apps.clone(),
+            };
+            return self
+                .run_app(args.cluster_name.as_deref(), &args.image, &app)
+                .await;
+        }
+        self.apply(args.to_clusterfile()?, opts).await
     }
 
     /// Add masters and nodes to a running cluster (with the cluster's SSH settings).
@@ -205,7 +238,10 @@ pub(super) fn clean_row(h: &ResolvedHost) -> HostPlan {
     HostPlan {
         ip: h.ip,
         roles: h.roles.clone(),
-        steps: vec![(Phase::Check, StepState::Run), (Phase::Clean, StepState::Run)],
+        steps: vec![
+            (Phase::Check, StepState::Run),
+            (Phase::Clean, StepState::Run),
+        ],
     }
 }
 
@@ -231,12 +267,20 @@ fn compatible(cur: &Clusterfile, desired: &Clusterfile) -> Result<(), RuntimeErr
         ("spec.cmd", a.cmd == b.cmd),
         ("spec.cmd_args", a.cmd_args == b.cmd_args),
         ("spec.appNames", a.app_names == b.app_names),
-        ("spec.containerRuntime", a.container_runtime == b.container_runtime),
+        (
+            "spec.containerRuntime",
+            a.container_runtime == b.container_runtime,
+        ),
         ("spec.hostAliases", a.host_aliases == b.host_aliases),
         ("spec.registry", a.registry == b.registry),
         ("spec.dataRoot", cur.data_root() == desired.data_root()),
     ];
-    changed.extend(checks.iter().filter(|(_, same)| !same).map(|(n, _)| n.to_string()));
+    changed.extend(
+        checks
+            .iter()
+            .filter(|(_, same)| !same)
+            .map(|(n, _)| n.to_string()),
+    );
     if cur.configs != desired.configs {
         changed.push("Config documents".into());
     }
@@ -246,7 +290,10 @@ fn compatible(cur: &Clusterfile, desired: &Clusterfile) -> Result<(), RuntimeErr
     if cur.application != desired.application {
         changed.push("the Application document".into());
     }
-    let (ch, dh) = (resolve_hosts(&cur.cluster)?, resolve_hosts(&desired.cluster)?);
+    let (ch, dh) = (
+        resolve_hosts(&cur.cluster)?,
+        resolve_hosts(&desired.cluster)?,
+    );
     for h in &dh {
         if let Some(c) = ch.iter().find(|c| c.ip == h.ip)
             && c.roles != h.roles

@@ -93,8 +93,16 @@ impl Runtime {
         }
         let eng = self.engine(cur.name(), self.state.load_progress(cur.name())?);
         let (env, rootfs) = self.image_parts(&cur.cluster.spec.image);
-        self.clean_hosts(&eng, &cur, &env, &rootfs, targets.clone(), false, opts.prune)
-            .await?;
+        self.clean_hosts(
+            &eng,
+            &cur,
+            &env,
+            &rootfs,
+            targets.clone(),
+            false,
+            opts.prune,
+        )
+        .await?;
         eng.forget_hosts(&targets.iter().map(|h| h.ip).collect::<Vec<_>>())?;
         self.save_applied(&eng, &desired).await?;
         Ok(Outcome {
@@ -186,9 +194,7 @@ impl Runtime {
             Box::new(|h, c| {
                 let outputs = &outputs;
                 Box::pin(async move {
-                    let out = c
-                        .exec(ExecRequest::new(command).timeout(timeout))
-                        .await?;
+                    let out = c.exec(ExecRequest::new(command).timeout(timeout)).await?;
                     let status = out.status_text();
                     if let Ok(mut g) = outputs.lock() {
                         g.push((h.ip, c.name().to_string(), out));

@@ -113,7 +113,11 @@ impl Runtime {
                 connect: false,
             }])
         };
-        let conn = eng.conns.get(&m0.spec).await.map_err(|e| fail(e.to_string()))?;
+        let conn = eng
+            .conns
+            .get(&m0.spec)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         let layout = Layout::new(cf.data_root(), cf.name());
         let path = layout.clusterfile(&*conn);
         let mk = format!(

@@ -59,7 +59,11 @@ mod tests {
         assert_eq!(b["eq"], "a=b");
         let m = merge_env([&a, &b]);
         assert_eq!(m["A"], "2");
-        assert!(parse_env(&["novalue".into()]).unwrap_err().contains("KEY=VALUE"));
+        assert!(
+            parse_env(&["novalue".into()])
+                .unwrap_err()
+                .contains("KEY=VALUE")
+        );
         assert!(parse_env(&["=v".into()]).is_err());
     }
 }

@@ -30,7 +30,9 @@ pub fn expand_item(item: &str) -> Result<Vec<IpAddr>, String> {
     };
     let parse = |s: &str| {
         s.trim().parse::<Ipv4Addr>().map_err(|_| {
-            format!("invalid IP range {item:?}: {s:?} is not an IPv4 address (ranges are IPv4 only)")
+            format!(
+                "invalid IP range {item:?}: {s:?} is not an IPv4 address (ranges are IPv4 only)"
+            )
         })
     };
     let (a, b) = (u32::from(parse(start)?), u32::from(parse(end)?));
@@ -67,9 +69,25 @@ mod tests {
 
     #[test]
     fn bad_input_is_explained() {
-        assert!(expand_ip_list("10.0.0.9-10.0.0.1").unwrap_err().contains("start is after"));
-        assert!(expand_ip_list("host-a").unwrap_err().contains("not an IPv4"));
-        assert!(expand_ip_list("10.0.0.300").unwrap_err().contains("invalid IP"));
-        assert!(expand_ip_list("10.0.0.0-10.0.255.255").unwrap_err().contains("limit"));
+        assert!(
+            expand_ip_list("10.0.0.9-10.0.0.1")
+                .unwrap_err()
+                .contains("start is after")
+        );
+        assert!(
+            expand_ip_list("host-a")
+                .unwrap_err()
+                .contains("not an IPv4")
+        );
+        assert!(
+            expand_ip_list("10.0.0.300")
+                .unwrap_err()
+                .contains("invalid IP")
+        );
+        assert!(
+            expand_ip_list("10.0.0.0-10.0.255.255")
+                .unwrap_err()
+                .contains("limit")
+        );
     }
 }

@@ -122,8 +122,7 @@ impl Clusterfile {
                     if application.replace(a).is_some() {
                         return Err(ClusterfileError::Document {
                             index,
-                            message: "a second Application document: at most one is allowed"
-                                .into(),
+                            message: "a second Application document: at most one is allowed".into(),
                         });
                     }
                 }
@@ -246,10 +245,12 @@ impl Clusterfile {
             check_plugin(p)?;
         }
         for c in &self.configs {
-            crate::rootfs::overlay::check_config_path(&c.spec.path)
-                .map_err(|e| ClusterfileError::Invalid(format!("Config {:?}: {e}", c.metadata.name)))?;
-            crate::rootfs::overlay::check_process(&c.spec.process)
-                .map_err(|e| ClusterfileError::Invalid(format!("Config {:?}: {e}", c.metadata.name)))?;
+            crate::rootfs::overlay::check_config_path(&c.spec.path).map_err(|e| {
+                ClusterfileError::Invalid(format!("Config {:?}: {e}", c.metadata.name))
+            })?;
+            crate::rootfs::overlay::check_process(&c.spec.process).map_err(|e| {
+                ClusterfileError::Invalid(format!("Config {:?}: {e}", c.metadata.name))
+            })?;
         }
         Ok(())
     }

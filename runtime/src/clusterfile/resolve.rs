@@ -1,6 +1,6 @@
 //! Turn `spec.hosts` groups into one entry per IP with its roles, merged SSH settings and env.
 
-use super::{Cluster, ClusterfileError, Ssh, expand_ip_list, parse_env, ROLE_MASTER};
+use super::{Cluster, ClusterfileError, ROLE_MASTER, Ssh, expand_ip_list, parse_env};
 use crate::ssh::{Credentials, HostSpec};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -53,12 +53,7 @@ pub fn resolve_hosts(cluster: &Cluster) -> Result<Vec<ResolvedHost>, Clusterfile
         }
         let env = parse_env(&group.env).map_err(|e| at(format!("env: {e}")))?;
         let creds = merge_ssh(&spec.ssh, &group.ssh);
-        let port = group
-            .ssh
-            .port
-            .or(spec.ssh.port)
-            .map(|p| p.0)
-            .unwrap_or(22);
+        let port = group.ssh.port.or(spec.ssh.port).map(|p| p.0).unwrap_or(22);
         let mut ips = Vec::new();
         for item in &group.ips {
             ips.extend(expand_ip_list(item).map_err(|e| at(format!("ips: {e}")))?);

@@ -1,8 +1,8 @@
 //! Build a Clusterfile from `sealer run IMAGE --masters .. --nodes ..` flags.
 
 use super::{
-    Cluster, ClusterSpec, Clusterfile, ClusterfileError, HostGroup, ObjectMeta, Ssh, SshPort,
-    CLUSTER_API_VERSION, DEFAULT_CLUSTER_NAME, ROLE_MASTER, ROLE_NODE, expand_ip_list,
+    CLUSTER_API_VERSION, Cluster, ClusterSpec, Clusterfile, ClusterfileError, DEFAULT_CLUSTER_NAME,
+    HostGroup, ObjectMeta, ROLE_MASTER, ROLE_NODE, Ssh, SshPort, expand_ip_list,
 };
 
 /// The flags of `sealer run` that shape a Clusterfile.
@@ -36,10 +36,13 @@ impl RunArgs {
                 ..Default::default()
             }))
         };
-        let hosts: Vec<HostGroup> = [group(&self.masters, ROLE_MASTER)?, group(&self.nodes, ROLE_NODE)?]
-            .into_iter()
-            .flatten()
-            .collect();
+        let hosts: Vec<HostGroup> = [
+            group(&self.masters, ROLE_MASTER)?,
+            group(&self.nodes, ROLE_NODE)?,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let cf = Clusterfile {
             cluster: Cluster {
                 api_version: CLUSTER_API_VERSION.to_string(),

@@ -85,7 +85,10 @@ fn parses_every_kind_and_resolves_hosts() {
     assert_eq!(hosts.len(), 4);
     assert_eq!(hosts[0].spec.port, 22, "host override wins");
     assert_eq!(hosts[1].spec.port, 2222, "string port from the cluster");
-    assert_eq!(hosts[1].spec.credentials.password.as_deref(), Some("secret"));
+    assert_eq!(
+        hosts[1].spec.credentials.password.as_deref(),
+        Some("secret")
+    );
     assert_eq!(hosts[3].ip.to_string(), "192.168.0.5");
     assert!(hosts[2].in_scope("master|node"));
     assert!(!hosts[2].in_scope("master"));
@@ -99,7 +102,10 @@ fn round_trips_through_yaml() {
     let text = cf.to_yaml().unwrap();
     let again = Clusterfile::parse(&text).unwrap();
     assert_eq!(again, cf, "serialized:\n{text}");
-    assert!(text.contains("port: \"2222\""), "ports stay strings like sealer writes:\n{text}");
+    assert!(
+        text.contains("port: \"2222\""),
+        "ports stay strings like sealer writes:\n{text}"
+    );
     assert!(!text.contains("creationTimestamp"));
 }
 
@@ -111,28 +117,64 @@ fn unknown_fields_name_document_and_path() {
     assert!(e.contains("spec.hosts[1]"), "{e}");
     assert!(e.contains("lables"), "{e}");
 
-    let bad = FULL.replace("  action: pre-init-host", "  action: pre-init-host\n  when: always");
+    let bad = FULL.replace(
+        "  action: pre-init-host",
+        "  action: pre-init-host\n  when: always",
+    );
     let e = Clusterfile::parse(&bad).unwrap_err().to_string();
-    assert!(e.contains("document 3 (kind Plugin)") && e.contains("when"), "{e}");
+    assert!(
+        e.contains("document 3 (kind Plugin)") && e.contains("when"),
+        "{e}"
+    );
 
     let bad = FULL.replace("kind: Config", "kind: Secret");
     let e = Clusterfile::parse(&bad).unwrap_err().to_string();
-    assert!(e.contains("document 2") && e.contains("unknown kind \"Secret\""), "{e}");
+    assert!(
+        e.contains("document 2") && e.contains("unknown kind \"Secret\""),
+        "{e}"
+    );
 }
 
 #[test]
 fn semantic_errors_are_clear() {
     let cases = [
-        (FULL.replace("port: \"2222\"", "port: \"99999\""), "invalid ssh port"),
-        (FULL.replace("192.168.0.3-192.168.0.5", "192.168.0.5-192.168.0.3"), "start is after"),
-        (FULL.replace("roles: [ master ]", "roles: [ node ]"), "no host with role `master`"),
-        (FULL.replace("action: pre-init-host", "action: whenever"), "unknown action"),
+        (
+            FULL.replace("port: \"2222\"", "port: \"99999\""),
+            "invalid ssh port",
+        ),
+        (
+            FULL.replace("192.168.0.3-192.168.0.5", "192.168.0.5-192.168.0.3"),
+            "start is after",
+        ),
+        (
+            FULL.replace("roles: [ master ]", "roles: [ node ]"),
+            "no host with role `master`",
+        ),
+        (
+            FULL.replace("action: pre-init-host", "action: whenever"),
+            "unknown action",
+        ),
         (FULL.replace("type: SHELL", "type: LABEL"), "only SHELL"),
-        (FULL.replace("path: etc/kubeadm.yml", "path: ../../etc/passwd"), "must not contain"),
-        (FULL.replace("  image: kubernetes:v1.22.15\n", ""), "spec.image is empty"),
-        (FULL.replace("apiVersion: sealer.io/v2\nkind: Cluster", "apiVersion: sealer.cloud/v1\nkind: Cluster"), "not supported"),
+        (
+            FULL.replace("path: etc/kubeadm.yml", "path: ../../etc/passwd"),
+            "must not contain",
+        ),
+        (
+            FULL.replace("  image: kubernetes:v1.22.15\n", ""),
+            "spec.image is empty",
+        ),
+        (
+            FULL.replace(
+                "apiVersion: sealer.io/v2\nkind: Cluster",
+                "apiVersion: sealer.cloud/v1\nkind: Cluster",
+            ),
+            "not supported",
+        ),
         (FULL.replace("- key1=value1", "- key1"), "KEY=VALUE"),
-        ("kind: Plugin\napiVersion: v1\nspec: {type: SHELL, action: post-install}\n".to_string(), "no `kind: Cluster`"),
+        (
+            "kind: Plugin\napiVersion: v1\nspec: {type: SHELL, action: post-install}\n".to_string(),
+            "no `kind: Cluster`",
+        ),
         ("a: [".to_string(), "not valid YAML"),
         ("apiVersion: x\n".to_string(), "missing `kind`"),
     ];

@@ -88,14 +88,23 @@ impl Clean<'_> {
             "clean scripts",
         )
         .await?;
-        run_checked(c, ExecRequest::new(self.undo_script(c)), "remove the registry and mirror config")
-            .await?;
+        run_checked(
+            c,
+            ExecRequest::new(self.undo_script(c)),
+            "remove the registry and mirror config",
+        )
+        .await?;
         hooks += self.hooks("post-clean-host", h, c).await?;
         if self.uninstall {
             hooks += self.hooks("post-uninstall", h, c).await?;
         }
         if self.prune {
-            run_checked(c, ExecRequest::new(self.prune_script(c)), "prune the cluster data").await?;
+            run_checked(
+                c,
+                ExecRequest::new(self.prune_script(c)),
+                "prune the cluster data",
+            )
+            .await?;
         }
         Ok(format!(
             "cleaned, {hooks} hook(s){}",

@@ -185,9 +185,17 @@ impl<'a> Install<'a> {
         let check = runs(Phase::Check);
         if !check.is_empty() {
             self.eng
-                .run_on(Phase::Check, None, check, Box::new(|h, c| Box::pin(async move {
-                    super::check::check_host(self.eng.opts, &self.image.platform, &h, &*c).await
-                })))
+                .run_on(
+                    Phase::Check,
+                    None,
+                    check,
+                    Box::new(|h, c| {
+                        Box::pin(async move {
+                            super::check::check_host(self.eng.opts, &self.image.platform, &h, &*c)
+                                .await
+                        })
+                    }),
+                )
                 .await?;
         }
         for phase in Phase::INSTALL {
@@ -234,7 +242,9 @@ impl<'a> Install<'a> {
                 phase,
                 Some(phase.name()),
                 hosts,
-                Box::new(move |h, c| Box::pin(async move { self.host_phase(phase, &h, &*c).await })),
+                Box::new(move |h, c| {
+                    Box::pin(async move { self.host_phase(phase, &h, &*c).await })
+                }),
             )
             .await
     }
@@ -266,8 +276,14 @@ impl<'a> Install<'a> {
         run_checked(c, ExecRequest::new(mk), "create the rootfs directory").await?;
         let empty = Overlay::default();
         let ov = self.overlays.get(&h.ip).unwrap_or(&empty);
-        let st = crate::rootfs::distribute(c, &rootfs, &self.manifest, ov, self.eng.opts.command_timeout)
-            .await?;
+        let st = crate::rootfs::distribute(
+            c,
+            &rootfs,
+            &self.manifest,
+            ov,
+            self.eng.opts.command_timeout,
+        )
+        .await?;
         Ok(format!(
             "{} of {} files sent, {} bytes",
             st.files_sent, st.files, st.bytes_sent

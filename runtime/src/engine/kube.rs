@@ -6,20 +6,30 @@ use crate::layout::env_command;
 use crate::ssh::{ExecRequest, Host, ShellQuote, SshError, run_checked};
 
 impl Install<'_> {
-    pub(crate) async fn kube_host(&self, h: &ResolvedHost, c: &dyn Host) -> Result<String, SshError> {
+    pub(crate) async fn kube_host(
+        &self,
+        h: &ResolvedHost,
+        c: &dyn Host,
+    ) -> Result<String, SshError> {
         let pre = match self.mode {
             Mode::Fresh => "pre-install",
             Mode::ScaleUp => "pre-scaleup",
         };
         let hooks = self.hooks(pre, h, c).await?;
         if !self.has("bin/kubeadm") {
-            return Ok(format!("no bin/kubeadm in the image; {hooks} {pre} hook(s)"));
+            return Ok(format!(
+                "no bin/kubeadm in the image; {hooks} {pre} hook(s)"
+            ));
         }
         let is_m0 = h.ip == self.master0().ip;
         if is_m0 && self.mode == Mode::Fresh {
-            let config = ["etc/kubeadm.yml", "etc/kubeadm.yaml", "etc/kubeadm-config.yaml"]
-                .into_iter()
-                .find(|p| self.has(p) || self.has(&format!("{p}.tmpl")));
+            let config = [
+                "etc/kubeadm.yml",
+                "etc/kubeadm.yaml",
+                "etc/kubeadm-config.yaml",
+            ]
+            .into_iter()
+            .find(|p| self.has(p) || self.has(&format!("{p}.tmpl")));
             let script = match config {
                 Some(p) => format!("kubeadm init --config {p} --upload-certs"),
                 None => format!(
@@ -33,7 +43,12 @@ impl Install<'_> {
         let m0 = self.master0().clone();
         let m0c = self.eng.conns.get(&m0.spec).await?;
         let out = self
-            .kubeadm(&m0, &*m0c, "kubeadm token create --print-join-command", "kubeadm token create")
+            .kubeadm(
+                &m0,
+                &*m0c,
+                "kubeadm token create --print-join-command",
+                "kubeadm token create",
+            )
             .await?;
         let join = out
             .lines()
@@ -42,8 +57,9 @@ impl Install<'_> {
             .find(|l| l.starts_with("kubeadm join"))
             .ok_or_else(|| SshError::Other {
                 host: m0c.name().to_string(),
-                message: "`kubeadm token create --print-join-command` printed no `kubeadm join` line"
-                    .into(),
+                message:
+                    "`kubeadm token create --print-join-command` printed no `kubeadm join` line"
+                        .into(),
             })?
             .to_string();
         let mut words: Vec<String> = join.split_whitespace().map(|w| w.sq()).collect();

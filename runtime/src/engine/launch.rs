@@ -154,21 +154,36 @@ mod tests {
     fn precedence() {
         let mut e = ext();
         let scripts = |v: Vec<LaunchCmd>| v.into_iter().map(|c| c.script).collect::<Vec<_>>();
-        assert_eq!(scripts(launch_plan(&e, &[], &[], &[]).unwrap()), ["bash application/apps/s/run.sh"]);
+        assert_eq!(
+            scripts(launch_plan(&e, &[], &[], &[]).unwrap()),
+            ["bash application/apps/s/run.sh"]
+        );
         assert_eq!(
             scripts(launch_plan(&e, &[], &["k".into()], &[]).unwrap()),
-            ["kubectl apply -f application/apps/k/a.yaml", "kubectl apply -f application/apps/k/b.yaml"]
+            [
+                "kubectl apply -f application/apps/k/a.yaml",
+                "kubectl apply -f application/apps/k/b.yaml"
+            ]
         );
         e.launch.cmds = vec!["image-cmd".into()];
-        assert_eq!(scripts(launch_plan(&e, &[], &["k".into()], &[]).unwrap()), ["image-cmd"]);
-        assert_eq!(scripts(launch_plan(&e, &["mine".into()], &[], &[]).unwrap()), ["mine"]);
+        assert_eq!(
+            scripts(launch_plan(&e, &[], &["k".into()], &[]).unwrap()),
+            ["image-cmd"]
+        );
+        assert_eq!(
+            scripts(launch_plan(&e, &["mine".into()], &[], &[]).unwrap()),
+            ["mine"]
+        );
     }
 
     #[test]
     fn app_cmds_and_configs_run_in_the_app_dir() {
         let e = ext();
         let c = launch_plan(&e, &[], &["c".into()], &[]).unwrap();
-        assert_eq!((c[0].dir.as_str(), c[0].script.as_str()), ("application/apps/c", "./go"));
+        assert_eq!(
+            (c[0].dir.as_str(), c[0].script.as_str()),
+            ("application/apps/c", "./go")
+        );
         let cfg = AppConfig {
             name: "s".into(),
             launch: Some(AppLaunch {
@@ -178,7 +193,15 @@ mod tests {
         };
         let c = launch_plan(&e, &[], &[], &[cfg]).unwrap();
         assert_eq!(c[0].script, "over");
-        assert!(launch_plan(&e, &[], &["u".into()], &[]).unwrap_err().contains("no launch"));
-        assert!(launch_plan(&e, &[], &["zz".into()], &[]).unwrap_err().contains("not in the image"));
+        assert!(
+            launch_plan(&e, &[], &["u".into()], &[])
+                .unwrap_err()
+                .contains("no launch")
+        );
+        assert!(
+            launch_plan(&e, &[], &["zz".into()], &[])
+                .unwrap_err()
+                .contains("not in the image")
+        );
     }
 }

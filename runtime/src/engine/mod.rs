@@ -44,7 +44,12 @@ impl Connections {
     }
     /// Bytes sent to each connected host so far.
     pub async fn bytes_sent(&self) -> u64 {
-        self.open.lock().await.values().map(|h| h.bytes_sent()).sum()
+        self.open
+            .lock()
+            .await
+            .values()
+            .map(|h| h.bytes_sent())
+            .sum()
     }
 }
 
@@ -59,8 +64,12 @@ pub(crate) struct Engine<'a> {
 }
 
 /// The work of one phase on one host; returns a short detail for the progress line.
-pub(crate) type HostJob<'s> =
-    Box<dyn Fn(ResolvedHost, Arc<dyn Host>) -> BoxFuture<'s, Result<String, SshError>> + Send + Sync + 's>;
+pub(crate) type HostJob<'s> = Box<
+    dyn Fn(ResolvedHost, Arc<dyn Host>) -> BoxFuture<'s, Result<String, SshError>>
+        + Send
+        + Sync
+        + 's,
+>;
 
 impl<'a> Engine<'a> {
     pub fn done(&self, ip: IpAddr, key: &str) -> bool {
@@ -181,7 +190,8 @@ impl<'a> Engine<'a> {
             .buffer_unordered(limit)
             .collect()
             .await;
-        let failures: Vec<HostFailure> = results.into_iter().flatten().collect();
+        let mut failures: Vec<HostFailure> = results.into_iter().flatten().collect();
+        failures.sort_by(|a, b| a.host.cmp(&b.host));
         if failures.is_empty() {
             Ok(())
         } else {

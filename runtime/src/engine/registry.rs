@@ -194,12 +194,18 @@ pub(crate) fn hosts_lines(cf: &Clusterfile, hosts: &[ResolvedHost]) -> Vec<Strin
 }
 
 impl Install<'_> {
-    pub(crate) async fn registry_host(&self, h: &ResolvedHost, c: &dyn Host) -> Result<String, SshError> {
+    pub(crate) async fn registry_host(
+        &self,
+        h: &ResolvedHost,
+        c: &dyn Host,
+    ) -> Result<String, SshError> {
         let (domain, port, _) = self.cf.registry();
         let mut detail = Vec::new();
         if self.is_registry_host(h) {
             let rootfs = self.layout.rootfs(c);
-            detail.push(start_registry(self.eng.opts, &self.layout, c, &rootfs, &domain, port).await?);
+            detail.push(
+                start_registry(self.eng.opts, &self.layout, c, &rootfs, &domain, port).await?,
+            );
         }
         let local = format!("{domain}:{port}");
         let domains = mirror_domains(&self.image.container_images, &local);
@@ -212,7 +218,10 @@ impl Install<'_> {
             &hosts_lines(self.cf, &self.hosts),
         )
         .await?;
-        detail.push(format!("mirrors for {}", domains.into_iter().collect::<Vec<_>>().join(", ")));
+        detail.push(format!(
+            "mirrors for {}",
+            domains.into_iter().collect::<Vec<_>>().join(", ")
+        ));
         Ok(detail.join("; "))
     }
 }
@@ -223,9 +232,16 @@ mod tests {
 
     #[test]
     fn hosts_toml_shape() {
-        let t = hosts_toml("docker.io", &["http://10.0.0.2:5000".into()], "sealer:c", "sea.hub:5000");
+        let t = hosts_toml(
+            "docker.io",
+            &["http://10.0.0.2:5000".into()],
+            "sealer:c",
+            "sea.hub:5000",
+        );
         assert!(t.starts_with("# sealer:c\nserver = \"https://registry-1.docker.io\"\n"));
-        assert!(t.contains("[host.\"http://10.0.0.2:5000\"]\n  capabilities = [\"pull\", \"resolve\"]"));
+        assert!(
+            t.contains("[host.\"http://10.0.0.2:5000\"]\n  capabilities = [\"pull\", \"resolve\"]")
+        );
         let l = hosts_toml("sea.hub:5000", &[], "m", "sea.hub:5000");
         assert!(l.contains("server = \"http://sea.hub:5000\""));
         let imgs = vec![

@@ -21,11 +21,7 @@ pub(crate) fn rootfs_plugins(rootfs: &Path) -> Result<Vec<PluginSpec>, RuntimeEr
     let mut files: Vec<_> = rd
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .is_some_and(|x| x == "yaml" || x == "yml")
-        })
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();
     files.sort();
     let mut out = Vec::new();
@@ -34,7 +30,10 @@ pub(crate) fn rootfs_plugins(rootfs: &Path) -> Result<Vec<PluginSpec>, RuntimeEr
             RuntimeError::Invalid(format!("cannot read plugin {}: {err}", path.display()))
         })?;
         let docs = Clusterfile::parse_plugins(&text).map_err(|err| {
-            RuntimeError::Invalid(format!("plugin file {} in the image: {err}", path.display()))
+            RuntimeError::Invalid(format!(
+                "plugin file {} in the image: {err}",
+                path.display()
+            ))
         })?;
         out.extend(docs.into_iter().map(|d| d.spec));
     }
@@ -126,7 +125,11 @@ impl Install<'_> {
     }
 
     /// The init phase: pre-init-host hooks, `scripts/init.sh` (or sealer's init-*.sh), post-init-host.
-    pub(crate) async fn init_host(&self, h: &ResolvedHost, c: &dyn Host) -> Result<String, SshError> {
+    pub(crate) async fn init_host(
+        &self,
+        h: &ResolvedHost,
+        c: &dyn Host,
+    ) -> Result<String, SshError> {
         let mut ran: Vec<String> = Vec::new();
         let pre = self.hooks("pre-init-host", h, c).await?;
         if self.has("scripts/init.sh") {
@@ -164,7 +167,11 @@ impl Install<'_> {
     }
 
     /// The hooks phase: post-install (or post-scaleup when joining).
-    pub(crate) async fn hooks_host(&self, h: &ResolvedHost, c: &dyn Host) -> Result<String, SshError> {
+    pub(crate) async fn hooks_host(
+        &self,
+        h: &ResolvedHost,
+        c: &dyn Host,
+    ) -> Result<String, SshError> {
         let action = match self.mode {
             Mode::Fresh => "post-install",
             Mode::ScaleUp => "post-scaleup",

@@ -23,9 +23,17 @@ pub struct DistributeStats {
 
 #[derive(Debug, Clone)]
 enum Item {
-    Dir { mode: u32 },
-    Link { target: String },
-    File { mode: u32, digest: String, source: Source },
+    Dir {
+        mode: u32,
+    },
+    Link {
+        target: String,
+    },
+    File {
+        mode: u32,
+        digest: String,
+        source: Source,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -159,7 +167,9 @@ fn missing_items(items: &BTreeMap<String, Item>, answer: &[u8]) -> Vec<(String, 
     let mut fields = tree.split(|b| *b == 0);
     while let (Some(head), Some(link)) = (fields.next(), fields.next()) {
         let head = String::from_utf8_lossy(head);
-        let Some((kind, path)) = head.split_once(' ') else { continue };
+        let Some((kind, path)) = head.split_once(' ') else {
+            continue;
+        };
         match kind {
             "d" => {
                 dirs.insert(path.to_string());
@@ -202,9 +212,9 @@ impl ChunkWriter {
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
         self.counted
             .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "host stopped reading"))
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "host stopped reading")
+        })
     }
 }
 

@@ -52,7 +52,9 @@ impl Manifest {
                 let path = e.path().unwrap_or(root).to_path_buf();
                 ManifestError::Io {
                     path,
-                    source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk error")),
+                    source: e
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("walk error")),
                 }
             })?;
             let full = item.path();

@@ -27,7 +27,9 @@ pub fn check_config_path(path: &str) -> Result<(), String> {
         ));
     }
     if p.split('/').any(|c| c == ".." || c == ".") || p.contains('\n') || p.contains('\\') {
-        return Err(format!("spec.path {p:?} must not contain `.`, `..` or special characters"));
+        return Err(format!(
+            "spec.path {p:?} must not contain `.`, `..` or special characters"
+        ));
     }
     Ok(())
 }
@@ -54,8 +56,12 @@ impl Overlay {
     ) -> Result<Overlay, String> {
         let mut ov = Overlay::default();
         for e in &manifest.entries {
-            let EntryKind::File { .. } = e.kind else { continue };
-            let Some(out) = e.path.strip_suffix(".tmpl") else { continue };
+            let EntryKind::File { .. } = e.kind else {
+                continue;
+            };
+            let Some(out) = e.path.strip_suffix(".tmpl") else {
+                continue;
+            };
             if !TEMPLATE_DIRS.iter().any(|d| e.path.starts_with(d)) {
                 continue;
             }
@@ -135,8 +141,7 @@ pub fn render(text: &str, env: &BTreeMap<String, String>) -> String {
         let inner = after[..end].trim();
         let key = inner.strip_prefix('.').filter(|k| {
             !k.is_empty()
-                && k
-                    .chars()
+                && k.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         });
         match key {
@@ -220,20 +225,27 @@ mod tests {
     #[test]
     fn render_keeps_unknown_constructs() {
         let env = BTreeMap::from([("A".to_string(), "1".to_string())]);
-        assert_eq!(render("x={{ .A }} y={{.B}} {{ if x }}", &env), "x=1 y= {{ if x }}");
+        assert_eq!(
+            render("x={{ .A }} y={{.B}} {{ if x }}", &env),
+            "x=1 y= {{ if x }}"
+        );
         assert_eq!(render("open {{ .A", &env), "open {{ .A");
     }
 
     #[test]
     fn merge_and_process() {
         let m = merge_yaml(b"a: 1\nb:\n  c: 2\n  d: 3\n", b"b:\n  c: 9\ne: [1]\n").unwrap();
-        let v: serde_json::Value = serde_saphyr::from_str(std::str::from_utf8(&m).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_saphyr::from_str(std::str::from_utf8(&m).unwrap()).unwrap();
         assert_eq!(v["a"], 1);
         assert_eq!(v["b"]["c"], 9);
         assert_eq!(v["b"]["d"], 3);
         assert_eq!(v["e"][0], 1);
         assert_eq!(base64(b"hello!?"), "aGVsbG8hPw==");
-        assert_eq!(process("a: 1", "toJson|toBase64").unwrap(), base64(b"{\"a\":1}"));
+        assert_eq!(
+            process("a: 1", "toJson|toBase64").unwrap(),
+            base64(b"{\"a\":1}")
+        );
         assert!(check_process("toSecret").is_err());
         assert!(check_config_path("../etc").is_err());
         assert!(check_config_path("/etc/x").is_err());

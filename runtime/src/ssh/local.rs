@@ -62,7 +62,11 @@ impl HostConnector for LocalConnector {
     fn connect<'a>(&'a self, spec: &'a HostSpec) -> BoxFuture<'a, Result<Arc<dyn Host>, SshError>> {
         Box::pin(async move {
             let name = spec.display_name();
-            let cfg = self.hosts.lock().ok().and_then(|g| g.get(&spec.ip).cloned());
+            let cfg = self
+                .hosts
+                .lock()
+                .ok()
+                .and_then(|g| g.get(&spec.ip).cloned());
             let Some(cfg) = cfg.filter(|c| !c.unreachable) else {
                 return Err(SshError::Connect {
                     host: name,
@@ -108,7 +112,12 @@ impl Host for LocalHost {
     }
     fn exec(&self, req: ExecRequest) -> BoxFuture<'_, Result<ExecOutput, SshError>> {
         Box::pin(async move {
-            if self.cfg.disconnect_on.iter().any(|s| req.command.contains(s)) {
+            if self
+                .cfg
+                .disconnect_on
+                .iter()
+                .any(|s| req.command.contains(s))
+            {
                 return Err(SshError::Disconnected {
                     host: self.name.clone(),
                     detail: "injected disconnect".into(),

@@ -126,7 +126,13 @@ impl HostConnector for SshConnector {
         Box::pin(async move {
             let host = spec.display_name();
             let mut handle = self.open(spec, &host).await?;
-            authenticate(&mut handle, &spec.credentials, &self.opts.default_keys, &host).await?;
+            authenticate(
+                &mut handle,
+                &spec.credentials,
+                &self.opts.default_keys,
+                &host,
+            )
+            .await?;
             Ok(Arc::new(SshHost {
                 name: host,
                 handle,
@@ -146,13 +152,16 @@ impl SshConnector {
             accept_new: self.opts.accept_new_host_keys,
             verdict: verdict.clone(),
         };
-        let mut preferred = russh::Preferred::default();
-        preferred.cipher = std::borrow::Cow::Owned(vec![
-            russh::cipher::AES_256_GCM,
-            russh::cipher::AES_128_GCM,
-            russh::cipher::CHACHA20_POLY1305,
-            russh::cipher::AES_256_CTR,
-        ]);
+        // AES-GCM first: hardware-accelerated in ring, the fastest for rootfs streams.
+        let preferred = russh::Preferred {
+            cipher: std::borrow::Cow::Owned(vec![
+                russh::cipher::AES_256_GCM,
+                russh::cipher::AES_128_GCM,
+                russh::cipher::CHACHA20_POLY1305,
+                russh::cipher::AES_256_CTR,
+            ]),
+            ..Default::default()
+        };
         let config = Arc::new(client::Config {
             keepalive_interval: Some(self.opts.keepalive),
             keepalive_max: 3,
@@ -219,17 +228,24 @@ async fn authenticate(
     let keys: Vec<PathBuf> = match (&creds.key, &creds.password) {
         (Some(k), _) => vec![k.clone()],
         (None, Some(_)) => Vec::new(),
-        (None, None) => default_keys.iter().filter(|p| p.exists()).cloned().collect(),
+        (None, None) => default_keys
+            .iter()
+            .filter(|p| p.exists())
+            .cloned()
+            .collect(),
     };
     for path in keys {
-        let key = load_secret_key(&path, creds.key_passphrase.as_deref()).map_err(|e| {
-            SshError::Key {
+        let key =
+            load_secret_key(&path, creds.key_passphrase.as_deref()).map_err(|e| SshError::Key {
                 path: path.clone(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         let hash = if key.algorithm().is_rsa() {
-            handle.best_supported_rsa_hash().await.map_err(proto)?.flatten()
+            handle
+                .best_supported_rsa_hash()
+                .await
+                .map_err(proto)?
+                .flatten()
         } else {
             None
         };

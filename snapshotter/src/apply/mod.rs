@@ -11,6 +11,7 @@
 //! `SCHILY.xattr.*` records are applied best-effort, except `*.overlay.*` ones.
 
 mod resolve;
+mod whiteout;
 
 pub(crate) use resolve::make_writable;
 
@@ -23,7 +24,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::{OpenOptions, Permissions};
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -56,8 +57,9 @@ pub fn apply_layer_digest(
     dest: &Path,
     mode: ApplyMode,
 ) -> Result<String, SnapshotError> {
+    // Buffered after decoding too, so plain tars are not read 512 bytes per syscall.
     let mut hashing = HashingReader {
-        inner: decoder(blob, media_type)?,
+        inner: BufReader::with_capacity(256 * 1024, decoder(blob, media_type)?),
         hasher: Sha256::new(),
     };
     {
@@ -159,13 +161,27 @@ impl Applier {
             }
             return self.whiteout(&raw, parents, OsStr::from_bytes(gone));
         }
+        let kind = entry.header().entry_type();
+        let supported = matches!(
+            kind,
+            EntryType::Directory
+                | EntryType::Regular
+                | EntryType::Continuous
+                | EntryType::GNUSparse
+                | EntryType::Symlink
+                | EntryType::Link
+                | EntryType::Fifo
+        ) || (self.root && matches!(kind, EntryType::Char | EntryType::Block));
+        if !supported {
+            // Global PAX headers, volume labels, and device nodes when unprivileged.
+            return Ok(());
+        }
         let Some(dir) = self.parent_dir(&raw, parents, true)? else {
             return Ok(());
         };
         let target = dir.join(name);
         let xattrs = pax_xattrs(&mut entry)?;
         let header = entry.header();
-        let kind = header.entry_type();
         let mode = header.mode().unwrap_or(0o644) & 0o7777;
         let uid = header.uid().unwrap_or(0) as u32;
         let gid = header.gid().unwrap_or(0) as u32;
@@ -185,18 +201,6 @@ impl Applier {
                 mtime,
             });
         } else {
-            let creates = matches!(
-                kind,
-                EntryType::Regular
-                    | EntryType::Continuous
-                    | EntryType::GNUSparse
-                    | EntryType::Symlink
-                    | EntryType::Link
-                    | EntryType::Fifo
-            ) || (self.root && matches!(kind, EntryType::Char | EntryType::Block));
-            if !creates {
-                return Ok(());
-            }
             if existing.is_some() {
                 self.remove(&target)?;
             }
@@ -314,61 +318,6 @@ impl Applier {
         Ok(())
     }
 
-    fn whiteout(
-        &mut self,
-        raw: &[u8],
-        parents: &[&OsStr],
-        gone: &OsStr,
-    ) -> Result<(), SnapshotError> {
-        match self.mode {
-            ApplyMode::Plain => {
-                if let Some(dir) = self.parent_dir(raw, parents, false)? {
-                    self.remove(&dir.join(gone))?;
-                }
-            }
-            ApplyMode::Overlay => {
-                let Some(dir) = self.parent_dir(raw, parents, true)? else {
-                    return Ok(());
-                };
-                let path = dir.join(gone);
-                self.remove(&path)?;
-                sys::mknod(&path, libc::S_IFCHR, 0, 0)
-                    .map_err(SnapshotError::io("creating overlay whiteout", &path))?;
-                self.created.insert(path);
-            }
-        }
-        Ok(())
-    }
-
-    fn opaque(&mut self, raw: &[u8], parents: &[&OsStr]) -> Result<(), SnapshotError> {
-        match self.mode {
-            ApplyMode::Plain => {
-                let Some(dir) = self.parent_dir(raw, parents, false)? else {
-                    return Ok(());
-                };
-                let children =
-                    std::fs::read_dir(&dir).map_err(SnapshotError::io("listing", &dir))?;
-                let mut doomed = Vec::new();
-                for child in children {
-                    let child = child.map_err(SnapshotError::io("listing", &dir))?.path();
-                    if !self.created.contains(&child) {
-                        doomed.push(child);
-                    }
-                }
-                for path in doomed {
-                    self.remove(&path)?;
-                }
-            }
-            ApplyMode::Overlay => {
-                if let Some(dir) = self.parent_dir(raw, parents, true)? {
-                    sys::lsetxattr(&dir, "trusted.overlay.opaque", b"y")
-                        .map_err(SnapshotError::io("marking opaque", &dir))?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Directory modes and mtimes last (children change a directory's mtime).
     fn finish(self) {
         for d in self.dirs.iter().rev() {
@@ -381,7 +330,8 @@ impl Applier {
 
 fn set_mtime(path: &Path, mtime: u64) -> Result<(), SnapshotError> {
     let t = filetime::FileTime::from_unix_time(i64::try_from(mtime).unwrap_or(i64::MAX), 0);
-    filetime::set_symlink_file_times(path, t, t).map_err(SnapshotError::io("setting mtime of", path))
+    filetime::set_symlink_file_times(path, t, t)
+        .map_err(SnapshotError::io("setting mtime of", path))
 }
 
 fn pax_xattrs<R: Read>(

@@ -78,7 +78,9 @@ impl Resolver {
                 b"" | b"." => continue,
                 b".." => {
                     if stack.pop().is_none() {
-                        return Err(unsafe_entry("a symlink in its path points outside the root"));
+                        return Err(unsafe_entry(
+                            "a symlink in its path points outside the root",
+                        ));
                     }
                     continue;
                 }

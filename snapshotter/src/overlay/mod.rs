@@ -21,7 +21,7 @@ use crate::error::SnapshotError;
 use crate::layer::DiffSource;
 use crate::snapshot::{
     ActiveSnapshot, LayerBlobRef, Snapshotter, apply_verified, create_dirs, diff_id_hex,
-    unique_name,
+    remove_tree, unique_name,
 };
 use crate::upper_diff::UpperDirDiff;
 use sha2::{Digest, Sha256};
@@ -198,13 +198,9 @@ impl OverlayActive {
             mount::unmount(&self.merged)?;
             self.mounted = false;
         }
+        remove_tree(&self.dir)?;
         self.released = true;
-        match std::fs::remove_dir_all(&self.dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(SnapshotError::io("removing snapshot", &self.dir)(e))
-            }
-            _ => Ok(()),
-        }
+        Ok(())
     }
 }
 

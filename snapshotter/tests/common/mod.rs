@@ -46,7 +46,9 @@ pub fn sample_tree(root: &Path) {
     std::os::unix::fs::symlink(format!("/{}", "t".repeat(150)), root.join("long-link")).unwrap();
     write(&root.join("data/one"), b"hardlinked content");
     fs::hard_link(root.join("data/one"), root.join("data/two")).unwrap();
-    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8 ^ (i >> 13) as u8).collect();
+    let big: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i % 251) as u8 ^ (i >> 13) as u8)
+        .collect();
     write(&root.join("data/big.bin"), &big);
     chmod(&root.join("etc"), 0o750);
 }
@@ -94,7 +96,10 @@ pub fn tree(root: &Path) -> BTreeMap<PathBuf, String> {
             format!("link -> {}", fs::read_link(e.path()).unwrap().display())
         } else if ft.is_file() {
             let mut data = Vec::new();
-            fs::File::open(e.path()).unwrap().read_to_end(&mut data).unwrap();
+            fs::File::open(e.path())
+                .unwrap()
+                .read_to_end(&mut data)
+                .unwrap();
             format!("file {perm:o} {}", sha256_hex(&data))
         } else {
             format!("other {:o} rdev {}", md.mode(), md.rdev())

@@ -41,11 +41,26 @@ async fn reads_docker_and_sealer_files() {
         sealer_auth: Some(sealer),
         ..Default::default()
     };
-    assert_eq!(s.get("docker.io", "library/x").await.unwrap(), Some(basic("hub", "pw")));
-    assert_eq!(s.get("index.docker.io", "a/b").await.unwrap(), Some(basic("hub", "pw")));
-    assert_eq!(s.get("127.0.0.1:5000", "x").await.unwrap(), Some(basic("local", "pw2")));
-    assert_eq!(s.get("quay.io", "org/app").await.unwrap(), Some(basic("q", "org")));
-    assert_eq!(s.get("quay.io", "other/app").await.unwrap(), Some(basic("q", "generic")));
+    assert_eq!(
+        s.get("docker.io", "library/x").await.unwrap(),
+        Some(basic("hub", "pw"))
+    );
+    assert_eq!(
+        s.get("index.docker.io", "a/b").await.unwrap(),
+        Some(basic("hub", "pw"))
+    );
+    assert_eq!(
+        s.get("127.0.0.1:5000", "x").await.unwrap(),
+        Some(basic("local", "pw2"))
+    );
+    assert_eq!(
+        s.get("quay.io", "org/app").await.unwrap(),
+        Some(basic("q", "org"))
+    );
+    assert_eq!(
+        s.get("quay.io", "other/app").await.unwrap(),
+        Some(basic("q", "generic"))
+    );
     assert_eq!(s.get("ghcr.io", "x").await.unwrap(), None);
 }
 
@@ -63,7 +78,11 @@ async fn helpers_and_login_roundtrip() {
     std::fs::write(&helper, script).unwrap();
     std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let docker = t.path().join("config.json");
-    std::fs::write(&docker, r#"{"credHelpers":{"example.com":"fake"},"other":1}"#).unwrap();
+    std::fs::write(
+        &docker,
+        r#"{"credHelpers":{"example.com":"fake"},"other":1}"#,
+    )
+    .unwrap();
     let sealer = t.path().join("auth.json");
     let s = CredentialStore {
         docker_config: Some(docker.clone()),
@@ -71,10 +90,16 @@ async fn helpers_and_login_roundtrip() {
         helper_dir: Some(bin),
         fixed: HashMap::new(),
     };
-    assert_eq!(s.get("example.com", "x").await.unwrap(), Some(basic("h", "s")));
+    assert_eq!(
+        s.get("example.com", "x").await.unwrap(),
+        Some(basic("h", "s"))
+    );
     // login to a helper-managed registry goes through the helper, and into sealer's file
     let written = s.store("example.com", "u", "p").await.unwrap();
-    assert!(written.iter().any(|w| w == "docker-credential-fake"), "{written:?}");
+    assert!(
+        written.iter().any(|w| w == "docker-credential-fake"),
+        "{written:?}"
+    );
     let stored: Value = serde_json::from_slice(&std::fs::read(&store_file).unwrap()).unwrap();
     assert_eq!(stored["Username"], "u");
     // a registry without helper is written inline, other fields preserved
@@ -86,12 +111,18 @@ async fn helpers_and_login_roundtrip() {
         docker_config: Some(docker.clone()),
         ..Default::default()
     };
-    assert_eq!(only_docker.get("registry.local:5000", "x").await.unwrap(), Some(basic("alice", "pw")));
+    assert_eq!(
+        only_docker.get("registry.local:5000", "x").await.unwrap(),
+        Some(basic("alice", "pw"))
+    );
     let only_sealer = CredentialStore {
         sealer_auth: Some(sealer.clone()),
         ..Default::default()
     };
-    assert_eq!(only_sealer.get("registry.local:5000", "x").await.unwrap(), Some(basic("alice", "pw")));
+    assert_eq!(
+        only_sealer.get("registry.local:5000", "x").await.unwrap(),
+        Some(basic("alice", "pw"))
+    );
     // docker hub uses Docker's legacy key
     s.store("docker.io", "hub", "x").await.unwrap();
     let cfg: Value = serde_json::from_slice(&std::fs::read(&docker).unwrap()).unwrap();

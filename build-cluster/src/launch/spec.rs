@@ -1,0 +1,307 @@
+//! The launch plan of a cluster image, in sealer's terms, and the commands it turns into.
+//!
+//! The JSON shape is that of the `sealer.image.extension` annotation, so a
+//! `sealer_image_cache::sealer_meta::ImageExtension` converts with `serde_json::to_value`.
+
+use crate::error::LaunchError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// How sealer launches an app by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum AppKind {
+    #[serde(rename = "kube")]
+    Kube,
+    #[serde(rename = "helm")]
+    Helm,
+    #[serde(rename = "shell")]
+    Shell,
+    #[default]
+    #[serde(rename = "")]
+    Unknown,
+}
+
+/// One APP (with its APPCMDS and APPENV).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AppSpec {
+    pub name: String,
+    #[serde(rename = "type", default)]
+    pub kind: AppKind,
+    /// Names under `application/apps/<name>/`.
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// APPCMDS: replace the default launch, run from the app's directory.
+    #[serde(default)]
+    pub cmds: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LaunchSection {
+    #[serde(default)]
+    pub cmds: Vec<String>,
+    #[serde(default)]
+    pub app_names: Vec<String>,
+}
+
+/// What `sealer run` would launch: global ENV, the apps, and CMDS or LAUNCH.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LaunchSpec {
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub applications: Vec<AppSpec>,
+    #[serde(default)]
+    pub launch: LaunchSection,
+}
+
+impl LaunchSpec {
+    /// From the JSON of a `sealer.image.extension` annotation.
+    pub fn from_extension_json(v: &serde_json::Value) -> Result<LaunchSpec, LaunchError> {
+        serde_json::from_value(v.clone()).map_err(|e| LaunchError::Extension(e.to_string()))
+    }
+
+    pub fn app(&self, name: &str) -> Option<&AppSpec> {
+        self.applications.iter().find(|a| a.name == name)
+    }
+}
+
+/// One command of a pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// The app the command belongs to (None for CMDS lines).
+    pub app: Option<String>,
+    /// The command as sealer would print it.
+    pub display: String,
+    pub program: String,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    /// ENV and APPENV (cluster variables and PATH are added when run).
+    pub env: BTreeMap<String, String>,
+}
+
+/// Commands run against one fresh cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pass {
+    /// `launch`, or `app:<name>` for an app defined but not launched.
+    pub name: String,
+    /// The app observed by an app pass.
+    pub app: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+/// Relative path of an app's directory in the rootfs.
+pub fn app_dir(name: &str) -> String {
+    format!("application/apps/{name}")
+}
+
+fn shell(app: Option<&str>, line: &str, cwd: PathBuf, env: BTreeMap<String, String>) -> Step {
+    Step {
+        app: app.map(str::to_string),
+        display: line.to_string(),
+        program: "bash".into(),
+        args: vec!["-c".into(), line.to_string()],
+        cwd,
+        env,
+    }
+}
+
+fn direct(
+    app: &str,
+    rootfs: &Path,
+    program: &str,
+    args: Vec<String>,
+    env: BTreeMap<String, String>,
+) -> Step {
+    Step {
+        app: Some(app.to_string()),
+        display: format!("{program} {}", args.join(" ")),
+        program: program.into(),
+        args,
+        cwd: rootfs.to_path_buf(),
+        env,
+    }
+}
+
+/// The steps that launch one app, as `sealer run` does.
+pub fn app_steps(
+    rootfs: &Path,
+    spec: &LaunchSpec,
+    app: &AppSpec,
+) -> Result<Vec<Step>, LaunchError> {
+    let mut env = spec.env.clone();
+    env.extend(app.env.clone());
+    let dir = app_dir(&app.name);
+    if !app.cmds.is_empty() {
+        let cwd = rootfs.join(&dir);
+        return Ok(app
+            .cmds
+            .iter()
+            .map(|c| shell(Some(&app.name), c, cwd.clone(), env.clone()))
+            .collect());
+    }
+    let steps = match app.kind {
+        AppKind::Kube => app
+            .files
+            .iter()
+            .map(|f| {
+                direct(
+                    &app.name,
+                    rootfs,
+                    "kubectl",
+                    vec!["apply".into(), "-f".into(), format!("{dir}/{f}")],
+                    env.clone(),
+                )
+            })
+            .collect(),
+        AppKind::Helm => vec![direct(
+            &app.name,
+            rootfs,
+            "helm",
+            vec!["install".into(), app.name.clone(), format!("{dir}/")],
+            env,
+        )],
+        AppKind::Shell => app
+            .files
+            .iter()
+            .map(|f| {
+                direct(
+                    &app.name,
+                    rootfs,
+                    "bash",
+                    vec![format!("{dir}/{f}")],
+                    env.clone(),
+                )
+            })
+            .collect(),
+        AppKind::Unknown => {
+            return Err(LaunchError::UntypedApp {
+                app: app.name.clone(),
+            });
+        }
+    };
+    Ok(steps)
+}
+
+/// The passes of an observe run: the launch itself (CMDS lines, or the LAUNCHed apps in order),
+/// then, when `unlaunched_apps` is set, one pass per app that is defined but not launched.
+pub fn plan(
+    rootfs: &Path,
+    spec: &LaunchSpec,
+    unlaunched_apps: bool,
+) -> Result<Vec<Pass>, LaunchError> {
+    let mut launch_steps = Vec::new();
+    let mut launched: Vec<&str> = Vec::new();
+    if !spec.launch.cmds.is_empty() {
+        for line in &spec.launch.cmds {
+            launch_steps.push(shell(None, line, rootfs.to_path_buf(), spec.env.clone()));
+        }
+    } else {
+        for name in &spec.launch.app_names {
+            let app = spec
+                .app(name)
+                .ok_or_else(|| LaunchError::UnknownApp { app: name.clone() })?;
+            launch_steps.extend(app_steps(rootfs, spec, app)?);
+            launched.push(name);
+        }
+    }
+    let mut passes = Vec::new();
+    if !launch_steps.is_empty() {
+        let single = (launched.len() == 1).then(|| launched[0].to_string());
+        passes.push(Pass {
+            name: "launch".into(),
+            app: single,
+            steps: launch_steps,
+        });
+    }
+    if unlaunched_apps {
+        for app in spec
+            .applications
+            .iter()
+            .filter(|a| !launched.contains(&a.name.as_str()))
+        {
+            passes.push(Pass {
+                name: format!("app:{}", app.name),
+                app: Some(app.name.clone()),
+                steps: app_steps(rootfs, spec, app)?,
+            });
+        }
+    }
+    Ok(passes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec() -> LaunchSpec {
+        LaunchSpec::from_extension_json(&json!({
+            "buildClient": {}, "schemaVersion": "v1alpha1", "type": "kube-installer",
+            "env": {"G": "1"},
+            "applications": [
+                {"name": "web", "type": "kube", "files": ["a.yaml", "b.yaml"], "version": ""},
+                {"name": "db", "type": "helm", "files": ["db"], "env": {"G": "2", "X": "y"}},
+                {"name": "gen", "type": "shell", "files": ["gen.sh"]},
+                {"name": "odd", "type": "", "files": ["x"], "cmds": ["make deploy"]}],
+            "launch": {"app_names": ["web", "db"]}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn launch_and_unlaunched_passes() {
+        let root = Path::new("/r");
+        let passes = plan(root, &spec(), true).unwrap();
+        let names: Vec<&str> = passes.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["launch", "app:gen", "app:odd"]);
+        let displays: Vec<&str> = passes[0].steps.iter().map(|s| s.display.as_str()).collect();
+        assert_eq!(
+            displays,
+            [
+                "kubectl apply -f application/apps/web/a.yaml",
+                "kubectl apply -f application/apps/web/b.yaml",
+                "helm install db application/apps/db/"
+            ]
+        );
+        assert_eq!(passes[0].steps[2].env["G"], "2");
+        assert_eq!(passes[0].steps[2].env["X"], "y");
+        assert_eq!(passes[1].steps[0].args, ["application/apps/gen/gen.sh"]);
+        let odd = &passes[2].steps[0];
+        assert_eq!(
+            (odd.program.as_str(), odd.cwd.as_path()),
+            ("bash", Path::new("/r/application/apps/odd"))
+        );
+        assert_eq!(plan(root, &spec(), false).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn cmds_and_errors() {
+        let mut s = spec();
+        s.launch = LaunchSection {
+            cmds: vec!["kubectl apply -f x.yaml".into()],
+            app_names: vec![],
+        };
+        let p = plan(Path::new("/r"), &s, false).unwrap();
+        assert_eq!(p[0].steps[0].args, ["-c", "kubectl apply -f x.yaml"]);
+        assert_eq!(p[0].steps[0].app, None);
+        s.launch = LaunchSection {
+            cmds: vec![],
+            app_names: vec!["nope".into()],
+        };
+        assert!(matches!(
+            plan(Path::new("/r"), &s, false),
+            Err(LaunchError::UnknownApp { .. })
+        ));
+        s.applications.push(AppSpec {
+            name: "bare".into(),
+            ..Default::default()
+        });
+        s.launch.app_names = vec!["bare".into()];
+        assert!(matches!(
+            plan(Path::new("/r"), &s, false),
+            Err(LaunchError::UntypedApp { .. })
+        ));
+    }
+}
