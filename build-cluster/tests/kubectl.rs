@@ -155,6 +155,8 @@ async fn directory_apply_wait_rollout_patch_label_delete() {
     // Controller-made pods are served but not part of the recording.
     assert!(object(&objs, "Pod", "").is_none() && !objs.iter().any(|o| o["kind"] == "Pod"));
 
+    let stats = c.server().unwrap().stats();
+    eprintln!("server: {} requests, {:?} busy, over {:?} of kubectl runs", stats.requests, stats.busy, t0.elapsed());
     ok(&c, d, &k, &["delete", "-f", "app"], None);
     let err = fails(&c, d, &k, &["get", "deployment", "web"], None);
     assert!(
@@ -355,6 +357,43 @@ async fn invalid_objects_fail_with_the_familiar_messages() {
     assert!(err.contains(r#"Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.foo", unknown field "spec.template.spec.containers[0].imagee""#), "{err}");
     let err = fails(&c, d, &k, &["create", "configmap", "Bad_Name"], None);
     assert!(err.contains("a lowercase RFC 1123 subdomain"), "{err}");
+    // Client-side apply keeps the whole object in an annotation, which real servers cap.
+    let big = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata: {{blob: {}}}\n",
+        "x".repeat(300_000)
+    );
+    let err = fails(&c, d, &k, &["apply", "-f", "-"], Some(&big));
+    assert!(
+        err.contains("metadata.annotations: Too long: must have at most 262144 bytes"),
+        "{err}"
+    );
+    ok(
+        &c,
+        d,
+        &k,
+        &["apply", "--server-side", "-f", "-"],
+        Some(&big),
+    );
+    ok(
+        &c,
+        d,
+        &k,
+        &["create", "deployment", "keep", "--image=busybox"],
+        None,
+    );
+    ok(
+        &c,
+        d,
+        &k,
+        &["delete", "deployment", "keep", "--cascade=orphan"],
+        None,
+    );
+    assert_eq!(
+        ok(&c, d, &k, &["get", "replicasets", "-o", "name"], None)
+            .lines()
+            .count(),
+        1
+    );
     // With validation off the server keeps what it does not know, like a real one with Ignore.
     ok(
         &c,

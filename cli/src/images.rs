@@ -204,6 +204,11 @@ pub fn load_cmd(root: &Path, input: &Path) -> Result<()> {
 
 pub fn prune(root: &Path, keep_cache: bool) -> Result<()> {
     let store = open(root)?;
+    // Unpacked snapshots are regenerable: drop them while no build runs.
+    if !keep_cache && let Some(lease) = store.try_exclusive_lease()? {
+        sealer_snapshotter::clear_caches(&store.root().join("snapshots"))?;
+        drop(lease);
+    }
     let report = store.prune(&PruneOptions {
         all_cache: !keep_cache,
     })?;

@@ -5,6 +5,26 @@
 //! - [`Runtime`]: `apply` / `join` / `delete_nodes` / `delete_all` / `exec` / `run_app`, each
 //!   reporting its [`Plan`] before acting; `dry_run` stops after the plan.
 //! - [`image::ImageProvider`]: how images reach the runtime (the CLI implements it over the store).
+//!
+//! Wiring a CLI (sketch):
+//!
+//! ```text
+//! let rt = Runtime::new(
+//!     Arc::new(SshConnector::new(SshOptions { accept_new_host_keys: flag, ..Default::default() })),
+//!     Arc::new(StoreImages { .. }),            // impl ImageProvider
+//!     StateStore::new(home.join(".sealer")),   // <dir>/<cluster>/Clusterfile
+//!     RuntimeOptions::default(),               // registry = current_exe + `registry serve ...`
+//!     Arc::new(StderrReporter),
+//! );
+//! sealer run:    rt.run(&RunArgs { .. }, &ApplyOptions { dry_run, prune: false })
+//! sealer apply:  rt.apply(Clusterfile::parse(&text)?, &opts)
+//! sealer join:   rt.join(name, &masters, &nodes, &opts)     (IPs: clusterfile::expand_ip_list)
+//! sealer delete: rt.delete_nodes(name, &ips, &opts) | rt.delete_all(name, &opts)
+//! sealer exec:   rt.exec(name, &roles, "cmd")               -> Vec<(host, ExecOutput)>
+//! ```
+//!
+//! Every command reports its [`Plan`] through the [`Reporter`] before acting and returns it in
+//! [`Outcome`]; with `dry_run` nothing else happens. Progress goes to the reporter, never stdout.
 
 mod cluster;
 pub mod clusterfile;

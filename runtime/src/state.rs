@@ -4,6 +4,8 @@ use crate::clusterfile::Clusterfile;
 use crate::error::RuntimeError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Finished steps of an install, so a rerun skips them.
@@ -148,6 +150,15 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RuntimeError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| state_err(dir, e))?;
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| state_err(&tmp, e))?;
+    // The Clusterfile may hold SSH passwords: owner-only.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| state_err(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| state_err(&tmp, e))?;
+    drop(f);
     std::fs::rename(&tmp, path).map_err(|e| state_err(path, e))
 }

@@ -30,6 +30,7 @@ mod upper_diff;
 mod walk_diff;
 mod zstdw;
 
+mod maintenance;
 pub use apply::{ApplyMode, apply_layer, apply_layer_digest};
 pub use compression::{Compression, MEDIA_TYPE_TAR, MEDIA_TYPE_TAR_GZIP, MEDIA_TYPE_TAR_ZSTD};
 pub use copy_diff::{CopyDiff, CopyEntry};
@@ -38,6 +39,7 @@ pub use error::SnapshotError;
 pub use layer::{
     DiffSource, LayerStats, MAX_DEFAULT_THREADS, TarOptions, write_layer, write_layer_threads,
 };
+pub use maintenance::{clear_caches, remove_stale_snapshots};
 pub use manifest::{EntryKind, EntryMeta, Manifest};
 pub use overlay::OverlaySnapshotter;
 pub use snapshot::{ActiveSnapshot, LayerBlobRef, Snapshotter};

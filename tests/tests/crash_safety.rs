@@ -75,9 +75,30 @@ fn sigkill_mid_build_leaves_no_partial_image() {
         );
         sealer(&root, &["inspect", "good:v1"]).ok();
     }
-    // Leftover mounts from the killed RUN must not block a new build or prune.
+    // The killed RUN's overlay mount is cleaned up by the next build, and prune drops the rest.
+    sealer(&root, &["build", "-t", "good:v2", good.to_str().unwrap()]).ok();
+    assert_eq!(
+        mounts_under(&root),
+        Vec::<String>::new(),
+        "stale mounts after a new build"
+    );
     sealer(&root, &["prune"]).ok();
     sealer(&root, &["fsck"]).ok();
+    let left: Vec<_> = std::fs::read_dir(root.join("snapshots/mounts"))
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "snapshot dirs left: {left:?}");
+}
+
+/// Mount points below `dir` in this mount namespace.
+fn mounts_under(dir: &std::path::Path) -> Vec<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let dir = dir.canonicalize().unwrap_or(dir.to_path_buf());
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| p.starts_with(&*dir.to_string_lossy()))
+        .map(String::from)
+        .collect()
 }
 
 #[test]

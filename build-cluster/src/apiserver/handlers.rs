@@ -293,13 +293,28 @@ fn apply(
     Ok((code, present(&stored, rt)))
 }
 
-pub fn delete(state: &mut State, t: &Target, q: &Query, name: &str) -> Result<Value, ApiError> {
+/// Delete one object; `body` may hold DeleteOptions (`propagationPolicy`, `dryRun`).
+pub fn delete(
+    state: &mut State,
+    t: &Target,
+    q: &Query,
+    name: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let key = t.key(name);
     let obj = current(state, t, name)?;
-    if dry_run(q) {
+    let opts: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let body_dry_run = opts["dryRun"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|v| v == "All"));
+    if dry_run(q) || body_dry_run {
         return Ok(present(&obj, &t.rt));
     }
-    let orphan = q.get("propagationPolicy").map(String::as_str) == Some("Orphan");
+    let policy = q
+        .get("propagationPolicy")
+        .map(String::as_str)
+        .or(opts["propagationPolicy"].as_str());
+    let orphan = policy == Some("Orphan");
     let removed = if orphan {
         state.remove(&key)
     } else {

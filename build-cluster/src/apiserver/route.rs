@@ -187,7 +187,7 @@ fn resource(
             let (code, v) = handlers::patch(&mut state, &t, q, n, req.content_type, req.body)?;
             Ok(Reply::Json(code, v, JSON))
         }
-        ("DELETE", Some(n)) => ok(handlers::delete(&mut state, &t, q, n)?),
+        ("DELETE", Some(n)) => ok(handlers::delete(&mut state, &t, q, n, req.body)?),
         ("DELETE", None) => ok(handlers::delete_collection(&mut state, &t, q)?),
         _ => Err(ApiError::method_not_allowed()),
     }

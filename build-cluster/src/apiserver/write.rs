@@ -90,7 +90,7 @@ fn validate(rt: &ResourceType, name: &str, obj: &Value) -> Result<(), ApiError> 
     if annotations_size > 262_144 {
         causes.push((
             "metadata.annotations".to_string(),
-            "Too long: may not be more than 262144 bytes".to_string(),
+            "Too long: must have at most 262144 bytes".to_string(),
         ));
     }
     if causes.is_empty() {

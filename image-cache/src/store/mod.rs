@@ -175,4 +175,11 @@ impl Store {
             _file: lock_file(&self.gc_lock_path(), true)?,
         })
     }
+
+    /// The gc lock held exclusively, or `None` while any build holds a lease. Housekeeping of
+    /// regenerable state beside the layout (unpacked snapshots) runs under it.
+    pub fn try_exclusive_lease(&self) -> Result<Option<StoreLease>, StoreError> {
+        Ok(crate::fsutil::try_lock_exclusive(&self.gc_lock_path())?
+            .map(|file| StoreLease { _file: file }))
+    }
 }

@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 use reqwest::header::WWW_AUTHENTICATE;
 
 use super::auth::{Challenge, basic_header, parse_challenge};
-use super::credentials::{Credential, CredentialStore};
 use super::body::error_body;
+use super::credentials::{Credential, CredentialStore};
 use super::{Client, ClientError};
 use crate::reference::normalize_domain;
 

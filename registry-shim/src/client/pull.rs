@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
+use super::body::{BodyStream, status_error};
 use super::endpoint::Endpoint;
 use super::sink::{BlobSink, SinkError};
-use super::body::{BodyStream, status_error};
 use super::transport::RETRY;
 use super::{Client, ClientError};
 use crate::digest::Digest;

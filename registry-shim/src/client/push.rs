@@ -9,9 +9,9 @@ use futures::{StreamExt, TryStreamExt};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
 
+use super::body::status_error;
 use super::endpoint::Endpoint;
 use super::sink::{BlobSource, SourceError};
-use super::body::status_error;
 use super::transport::{ONCE_UPLOAD, RETRY};
 use super::{Client, ClientError};
 use crate::digest::Digest;

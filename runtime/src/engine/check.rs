@@ -18,7 +18,8 @@ pub(crate) async fn check_host(
             q = cmd.sq()
         ));
     }
-    let out = run_checked(c, ExecRequest::new(script), "check the host").await?;
+    let req = ExecRequest::new(script).timeout(std::time::Duration::from_secs(60));
+    let out = run_checked(c, req, "check the host").await?;
     let text = out.stdout_text();
     let mut lines = text.lines();
     let machine = lines.next().unwrap_or("").trim().to_string();
