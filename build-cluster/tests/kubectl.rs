@@ -156,7 +156,12 @@ async fn directory_apply_wait_rollout_patch_label_delete() {
     assert!(object(&objs, "Pod", "").is_none() && !objs.iter().any(|o| o["kind"] == "Pod"));
 
     let stats = c.server().unwrap().stats();
-    eprintln!("server: {} requests, {:?} busy, over {:?} of kubectl runs", stats.requests, stats.busy, t0.elapsed());
+    eprintln!(
+        "server: {} requests, {:?} busy, over {:?} of kubectl runs",
+        stats.requests,
+        stats.busy,
+        t0.elapsed()
+    );
     ok(&c, d, &k, &["delete", "-f", "app"], None);
     let err = fails(&c, d, &k, &["get", "deployment", "web"], None);
     assert!(

@@ -102,6 +102,38 @@ async fn push_pull_roundtrip_with_docker_registry() {
         dest.resolve_tag(&target.layout_repo(), "v1").unwrap(),
         Some(img.manifest.clone())
     );
+    // chunked upload (PATCH with Content-Range) into distribution
+    let chunky =
+        sealer_registry_shim::client::Client::new(sealer_registry_shim::client::ClientConfig {
+            chunk_size: 64 * 1024,
+            credentials: sealer_registry_shim::client::CredentialStore::none(),
+            ..Default::default()
+        })
+        .unwrap();
+    let big = make_image(&[("big.bin", noise(500_000, 31), 0o644)], "amd64");
+    assert!(big.store.get(&big.layers[0]).unwrap().len() > 3 * 64 * 1024);
+    push_image(
+        &chunky,
+        &big.store,
+        &big.manifest,
+        &format!("{}/test/big:v1", dreg.addr()),
+    )
+    .await;
+    let a = dreg.addr();
+    let d = tokio::task::spawn_blocking(move || skopeo_digest(&format!("{a}/test/big:v1")))
+        .await
+        .unwrap();
+    assert_eq!(d, big.manifest.to_string());
+    let mem = MemoryStore::new();
+    client
+        .pull(
+            &r(&format!("{}/test/big:v1", dreg.addr())),
+            &PullOptions::default(),
+            Arc::new(mem.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mem.get(&big.layers[0]), big.store.get(&big.layers[0]));
     // pulling again fetches nothing
     let again = client
         .pull(

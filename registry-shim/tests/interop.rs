@@ -94,14 +94,7 @@ async fn docker_registry_serves_our_dir() {
     .unwrap();
     // our client too (monolithic + chunked)
     let client = test_client(&[]);
-    let big = make_image(
-        &[(
-            "big.bin",
-            (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect(),
-            0o644,
-        )],
-        "amd64",
-    );
+    let big = make_image(&[("big.bin", noise(300_000, 7), 0o644)], "amd64");
     let chunky =
         sealer_registry_shim::client::Client::new(sealer_registry_shim::client::ClientConfig {
             chunk_size: 64 * 1024,

@@ -190,7 +190,7 @@ async fn hostile_upstream_via_client_embed() {
     let img = layer_image();
     let layer = img.layers[0].clone();
     let (h, url, _task) = start_hostile(img).await;
-    let client = test_client(&[("hostile.io", url.clone())]);
+    let client = client_with(&[("hostile.io", url.clone())], Duration::from_secs(1), 2);
     let t = tempfile::tempdir().unwrap();
     let images = vec!["hostile.io/hostile/app:v1".to_string()];
     let amd64 = Platform::parse("linux/amd64").unwrap();

@@ -81,6 +81,21 @@ async fn ns_resolution_with_two_domains() {
         404,
         "quay's layer is not linked into docker.io/x/y"
     );
+    let r = http
+        .head(format!("{u}/v2/x/y/blobs/{}?ns=quay.io", b.layers[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-length"],
+        b.store
+            .get(&b.layers[0])
+            .unwrap()
+            .len()
+            .to_string()
+            .as_str()
+    );
     // without ns: ambiguous path → 404 naming both registries
     let r = get("/v2/x/y/manifests/v1".into()).await.unwrap();
     assert_eq!(r.status(), 404);

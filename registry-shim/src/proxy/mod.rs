@@ -264,7 +264,7 @@ impl Proxy {
         let n = self
             .flights
             .run(
-                &format!("blob {digest}"),
+                &format!("blob {} {digest}", domain_dir(&up.registry)),
                 move || async move {
                     // A flight that just finished may have stored it already.
                     if let Ok(Some(n)) = layout.blob_size(&d) {

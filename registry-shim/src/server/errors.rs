@@ -138,12 +138,14 @@ impl IntoResponse for ApiError {
             err["detail"] = d;
         }
         let body = serde_json::json!({ "errors": [err] }).to_string();
+        let len = body.len();
         let mut resp = (self.status, body).into_response();
         let h = resp.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         for (k, v) in self.headers {
             h.insert(k, v);
         }

@@ -121,12 +121,8 @@ async fn finish_upload(
     .await
 }
 
-/// The upload's directory and state, rebuilt from disk when the server restarted meanwhile.
-async fn load(
-    st: &Arc<AppState>,
-    repo: &str,
-    id: &str,
-) -> Result<(UploadDir, Option<UploadState>), ApiError> {
+/// The upload's directory (404 when it does not exist).
+async fn load(st: &Arc<AppState>, repo: &str, id: &str) -> Result<UploadDir, ApiError> {
     let layout = st.layout.clone();
     let (repo2, id2) = (repo.to_string(), id.to_string());
     let dir = blocking(move || layout.upload(&repo2, &id2).map_err(ApiError::from)).await?;
@@ -134,7 +130,7 @@ async fn load(
         st.forget_upload(id);
         return Err(ApiError::upload_unknown(id));
     };
-    Ok((dir, None))
+    Ok(dir)
 }
 
 async fn rehash(dir: &UploadDir) -> Result<Hasher, ApiError> {
@@ -158,14 +154,15 @@ async fn rehash(dir: &UploadDir) -> Result<Hasher, ApiError> {
     .await
 }
 
-/// Take the state out of its slot (or rebuild it), checking it belongs to `repo`.
+/// Take the state out of its slot (or rebuild it from disk after a restart), checking it
+/// belongs to `repo`.
 async fn take_state(
     st: &Arc<AppState>,
     slot: &mut Option<UploadState>,
     repo: &str,
     id: &str,
 ) -> Result<(UploadDir, UploadState), ApiError> {
-    let (dir, _) = load(st, repo, id).await?;
+    let dir = load(st, repo, id).await?;
     let state = match slot.take() {
         Some(s) if s.repo == repo => s,
         Some(s) => {
@@ -250,7 +247,7 @@ pub async fn status(
 ) -> Result<Response, ApiError> {
     let repo = resolve::for_write(name, ctx.ns());
     ctx.rec.repo = Some(repo.clone());
-    let (dir, _) = load(st, &repo, id).await?;
+    let dir = load(st, &repo, id).await?;
     let size = dir.len().map_err(ApiError::from)?;
     Ok(upload_response(StatusCode::NO_CONTENT, ctx, name, id, size))
 }
@@ -263,7 +260,7 @@ pub async fn cancel(
 ) -> Result<Response, ApiError> {
     let repo = resolve::for_write(name, ctx.ns());
     ctx.rec.repo = Some(repo.clone());
-    let (dir, _) = load(st, &repo, id).await?;
+    let dir = load(st, &repo, id).await?;
     dir.remove();
     st.forget_upload(id);
     Ok(b::empty(StatusCode::NO_CONTENT))

@@ -141,6 +141,11 @@ impl DockerRegistry {
 
 /// A client that never reads the user's credential files.
 pub fn test_client(endpoints: &[(&str, String)]) -> Client {
+    client_with(endpoints, Duration::from_secs(2), 3)
+}
+
+/// Like [`test_client`] with a given stall timeout and attempt count.
+pub fn client_with(endpoints: &[(&str, String)], stall: Duration, attempts: u32) -> Client {
     Client::new(ClientConfig {
         credentials: CredentialStore::none(),
         endpoints: endpoints
@@ -148,11 +153,11 @@ pub fn test_client(endpoints: &[(&str, String)]) -> Client {
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
         retry: RetryPolicy {
-            max_attempts: 3,
+            max_attempts: attempts,
             base_delay: Duration::from_millis(50),
             max_delay: Duration::from_millis(200),
         },
-        stall_timeout: Duration::from_secs(2),
+        stall_timeout: stall,
         ..ClientConfig::default()
     })
     .unwrap()
@@ -363,4 +368,17 @@ pub fn skopeo(args: &[&str]) -> std::process::Output {
 pub fn http() -> reqwest::Client {
     sealer_registry_shim::install_crypto_provider();
     reqwest::Client::new()
+}
+
+/// Incompressible pseudo-random bytes (so gzip layers stay large).
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 24) as u8
+        })
+        .collect()
 }
