@@ -1,8 +1,10 @@
 //! The frontend's IO-free traits, implemented over the real disk and store.
 
+use crate::registry::pull_into;
 use sealer_frontend::{BaseImage, BaseImageResolver, ContextError, ContextView, EntryKind};
 use sealer_image_cache::Store;
 use sealer_image_cache::sealer_meta::{ANNOTATION_IMAGE_EXTENSION, ImageExtension, Platform};
+use sealer_registry_shim::client::Client;
 use sealer_solver::context::{ContextPathError, LocalContext};
 use std::collections::BTreeMap;
 
@@ -50,19 +52,29 @@ impl ContextView for DiskContext<'_> {
     }
 }
 
-/// Base images come from the local store (registry pulls are a later stage).
-pub struct StoreResolver<'a>(pub &'a Store);
+/// Base images come from the local store; missing ones are pulled into it first.
+pub struct StoreResolver<'a> {
+    pub store: &'a Store,
+    pub puller: Option<(&'a Client, &'a tokio::runtime::Runtime)>,
+}
 
 impl BaseImageResolver for StoreResolver<'_> {
-    fn resolve(&self, reference: &str, _platform: &Platform) -> Result<BaseImage, String> {
-        let desc = self
-            .0
-            .resolve(reference)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("image {reference:?} is not in the local store"))?;
-        let (manifest, _) = self.0.manifest(&desc).map_err(|e| e.to_string())?;
+    fn resolve(&self, reference: &str, platform: &Platform) -> Result<BaseImage, String> {
+        let mut found = self.store.resolve(reference).map_err(|e| e.to_string())?;
+        if found.is_none()
+            && let Some((client, runtime)) = self.puller
+        {
+            let stored = runtime
+                .block_on(pull_into(self.store, client, reference, platform))
+                .map_err(|e| format!("{e:#}"))?;
+            found = self.store.resolve(&stored).map_err(|e| e.to_string())?;
+        }
+        let desc = found.ok_or_else(|| {
+            format!("image {reference:?} is not in the local store and no registry has it")
+        })?;
+        let (manifest, _) = self.store.manifest(&desc).map_err(|e| e.to_string())?;
         let config: serde_json::Value = self
-            .0
+            .store
             .read_blob(manifest.config().digest(), 8 << 20)
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))?;

@@ -16,6 +16,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "SEALER_ROOT")]
     pub root: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub registry: crate::registry::RegistryOptions,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -63,6 +66,37 @@ pub enum Command {
     },
     /// Verify the store: every blob re-hashed, every image complete.
     Fsck,
+    /// Pull an image from a registry into the store.
+    Pull {
+        name: String,
+        /// Platform to pick from a multi-arch image (default: this machine's).
+        #[arg(long)]
+        platform: Option<String>,
+    },
+    /// Push an image from the store to a registry (blobs already there are skipped).
+    Push {
+        name: String,
+        /// Push under another name (default: NAME).
+        target: Option<String>,
+    },
+    /// Store credentials for a registry (Docker's config.json and sealer's auth.json).
+    Login {
+        registry: String,
+        #[arg(short, long)]
+        username: String,
+        #[arg(short, long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove stored credentials for a registry.
+    Logout { registry: String },
+    /// The embedded registry.
+    #[command(subcommand)]
+    Registry(crate::registry::RegistryCommand),
+    #[command(flatten)]
+    Cluster(crate::cluster_cmds::ClusterCommand),
     /// Print version information.
     Version,
     /// Print shell completions.
@@ -79,6 +113,12 @@ pub enum ArchiveCompress {
 pub enum LayerCompression {
     Zstd,
     Gzip,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum BuildMode {
+    All,
+    Lite,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -124,6 +164,15 @@ pub struct BuildArgs {
     /// Print the build graph as JSON and stop.
     #[arg(long)]
     pub print_graph: bool,
+    /// Files listing container images to embed (one reference per line).
+    #[arg(long = "image-list", value_name = "FILE")]
+    pub image_lists: Vec<PathBuf>,
+    /// Files listing images never to embed.
+    #[arg(long = "ignored-image-list", value_name = "FILE")]
+    pub ignored_image_lists: Vec<PathBuf>,
+    /// all: embed container images; lite: list them without downloading.
+    #[arg(long = "build-mode", value_enum, default_value = "all")]
+    pub build_mode: BuildMode,
     /// Steps that may run at once.
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,

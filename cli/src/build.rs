@@ -1,8 +1,9 @@
 //! `sealer build`: Kubefile → graph → solve → export, with the store leased throughout.
 
 use crate::adapters::{DiskContext, StoreResolver};
-use crate::args::{BuildArgs, LayerCompression, parse_pairs};
+use crate::args::{BuildArgs, BuildMode, LayerCompression, parse_pairs};
 use crate::progress::renderer;
+use crate::registry::{RegistryEmbedder, RegistryOptions};
 use anyhow::{Context, Result, bail};
 use sealer_frontend::{CompileOptions, compile};
 use sealer_image_cache::Store;
@@ -10,7 +11,9 @@ use sealer_image_cache::sealer_meta::{ImageType, Platform};
 use sealer_snapshotter::{Compression, TarOptions};
 use sealer_solver::checksum::ChecksumCache;
 use sealer_solver::context::LocalContext;
+use sealer_solver::embed::{EXTRA_CONTAINER_IMAGES, EmbedOp, parse_image_list};
 use sealer_solver::export::{ExportOptions, export};
+use sealer_solver::graph::{Definition, Op, Vertex, VertexInfo};
 use sealer_solver::progress::{Event, ProgressSink};
 use sealer_solver::sandbox::{Bubblewrap, Sandbox, Unsandboxed};
 use sealer_solver::{SolveOptions, Solver, Worker};
@@ -29,7 +32,7 @@ impl std::fmt::Display for KubefileError {
 }
 impl std::error::Error for KubefileError {}
 
-pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
+pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<()> {
     let context_dir = &args.context;
     let context = LocalContext::new(context_dir).with_context(|| {
         format!(
@@ -56,6 +59,12 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
         Store::open(root).with_context(|| format!("cannot open store {}", root.display()))?,
     );
     let _lease = store.lease()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let client = registry.client()?;
+    let images = read_lists(&args.image_lists)?;
+    let ignored = read_lists(&args.ignored_image_lists)?;
     let options = CompileOptions {
         file_name: kubefile.display().to_string(),
         build_args,
@@ -63,13 +72,19 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
         image_type,
         labels,
     };
-    let compiled = compile(
-        &source,
-        &options,
-        &DiskContext(&context),
-        &StoreResolver(&store),
-    )
-    .map_err(KubefileError)?;
+    let resolver = StoreResolver {
+        store: &store,
+        puller: Some((&client, &runtime)),
+    };
+    let mut compiled =
+        compile(&source, &options, &DiskContext(&context), &resolver).map_err(KubefileError)?;
+    add_embed_step(
+        &mut compiled.definition.graph,
+        images,
+        ignored,
+        &options.platform,
+        args.build_mode,
+    );
     let progress: Arc<dyn ProgressSink> = Arc::from(renderer(args.progress));
     for warning in &compiled.warnings {
         progress.event(Event::Note {
@@ -100,16 +115,23 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
     };
     let snapshotter = crate::snapshots::pick(&store)?;
     let checksums = ChecksumCache::load(&checksum_cache_path(&store, context.root()));
-    let worker = Arc::new(Worker::new(
-        store.clone(),
-        snapshotter,
-        sandbox,
-        Arc::new(crate::fetch::HttpFetcher::default()),
-        context,
-        checksums,
-        compression,
-        TarOptions { source_date_epoch },
-    ));
+    let embedder = Arc::new(RegistryEmbedder {
+        client,
+        handle: runtime.handle().clone(),
+    });
+    let worker = Arc::new(
+        Worker::new(
+            store.clone(),
+            snapshotter,
+            sandbox,
+            Arc::new(crate::fetch::HttpFetcher::default()),
+            context,
+            checksums,
+            compression,
+            TarOptions { source_date_epoch },
+        )
+        .with_embedder(embedder),
+    );
     let solver = Solver::new(
         worker.clone(),
         progress.clone(),
@@ -118,9 +140,6 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
             max_parallel: args.jobs,
         },
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let solved = runtime.block_on(solver.solve(&compiled.definition.graph))?;
     if let Err(e) = worker.checksums.save() {
         progress.event(Event::Note {
@@ -137,7 +156,11 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
             annotations,
             source_date_epoch,
             sealer_version: env!("CARGO_PKG_VERSION").to_string(),
-            container_images: Vec::new(),
+            container_images: solved
+                .extra
+                .get(EXTRA_CONTAINER_IMAGES)
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default(),
         },
     )?;
     progress.event(Event::Note {
@@ -150,6 +173,53 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<()> {
     });
     println!("{}", exported.manifest_digest);
     Ok(())
+}
+
+/// Append the step that embeds container images (from imageList files in the rootfs and
+/// `--image-list`) after the filesystem steps.
+fn add_embed_step(
+    graph: &mut Definition,
+    images: Vec<String>,
+    ignored: Vec<String>,
+    platform: &Platform,
+    mode: BuildMode,
+) {
+    let Some(output) = graph.output.clone() else {
+        return;
+    };
+    let op = Op::EmbedImages(EmbedOp {
+        images,
+        ignored,
+        platform: platform.clone(),
+        scan_image_lists: true,
+        lite: mode == BuildMode::Lite,
+    });
+    let name = match mode {
+        BuildMode::All => "embed container images",
+        BuildMode::Lite => "list container images (lite)",
+    };
+    let embed = graph.add(
+        Vertex {
+            op,
+            inputs: vec![output],
+        },
+        VertexInfo {
+            name: name.to_string(),
+            location: None,
+        },
+    );
+    graph.output = Some(embed);
+}
+
+/// Image references from list files (one per line, `#` comments).
+fn read_lists(files: &[std::path::PathBuf]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read image list {}", f.display()))?;
+        out.extend(parse_image_list(&text));
+    }
+    Ok(out)
 }
 
 /// `SOURCE_DATE_EPOCH` if set (must be an integer), else 0.

@@ -51,7 +51,10 @@ impl StoreImageProvider {
     }
 
     fn hold_lease(&self, name: &str) -> Result<(), ImageError> {
-        let mut guard = self.lease.lock().map_err(|_| other(name, "lease lock poisoned"))?;
+        let mut guard = self
+            .lease
+            .lock()
+            .map_err(|_| other(name, "lease lock poisoned"))?;
         if guard.is_none() {
             *guard = Some(self.store.lease().map_err(|e| other(name, e))?);
         }
@@ -86,18 +89,17 @@ impl StoreImageProvider {
             })?,
             None => ImageExtension::default(),
         };
-        let container_images: Vec<ContainerImage> =
-            match annotations.get(ANNOTATION_CONTAINER_IMAGES) {
-                Some(text) => serde_json::from_str(text).map_err(|e| {
-                    other(
-                        name,
-                        format!(
-                            "manifest annotation {ANNOTATION_CONTAINER_IMAGES} is malformed: {e}"
-                        ),
-                    )
-                })?,
-                None => Vec::new(),
-            };
+        let container_images: Vec<ContainerImage> = match annotations
+            .get(ANNOTATION_CONTAINER_IMAGES)
+        {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                other(
+                    name,
+                    format!("manifest annotation {ANNOTATION_CONTAINER_IMAGES} is malformed: {e}"),
+                )
+            })?,
+            None => Vec::new(),
+        };
         let text = |k: &str| config[k].as_str().unwrap_or_default().to_string();
         let platform = Platform {
             architecture: normalize_arch(&text("architecture")),
@@ -131,7 +133,10 @@ impl StoreImageProvider {
         let mut offered = Vec::new();
         for m in index.manifests() {
             let Some(p) = m.platform() else { continue };
-            let (arch, os) = (normalize_arch(&p.architecture().to_string()), p.os().to_string());
+            let (arch, os) = (
+                normalize_arch(&p.architecture().to_string()),
+                p.os().to_string(),
+            );
             if arch == host.architecture && os == host.os {
                 return Ok(m.clone());
             }
@@ -160,7 +165,10 @@ impl StoreImageProvider {
     ) -> Result<PathBuf, ImageError> {
         let hex = desc.digest().digest().to_string();
         if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(other(name, format!("unexpected manifest digest {}", desc.digest())));
+            return Err(other(
+                name,
+                format!("unexpected manifest digest {}", desc.digest()),
+            ));
         }
         let base = self.rootfs_dir();
         let target = base.join(&hex);
@@ -184,7 +192,11 @@ impl StoreImageProvider {
             .map_err(|e| io("cannot create a temp dir in", &base, e))?;
         let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         let layers = manifest.layers();
         eprintln!(
@@ -198,8 +210,13 @@ impl StoreImageProvider {
                 .open_blob(layer.digest())
                 .map_err(|e| other(name, e))?;
             let media_type = layer.media_type().to_string();
-            let diff_id = apply_layer_digest(BufReader::new(blob), &media_type, tmp.path(), ApplyMode::Plain)
-                .map_err(|e| other(name, format!("layer {} ({}): {e}", i + 1, layer.digest())))?;
+            let diff_id = apply_layer_digest(
+                BufReader::new(blob),
+                &media_type,
+                tmp.path(),
+                ApplyMode::Plain,
+            )
+            .map_err(|e| other(name, format!("layer {} ({}): {e}", i + 1, layer.digest())))?;
             if let Some(want) = diff_ids.get(i)
                 && *want != diff_id
             {
@@ -337,13 +354,20 @@ mod tests {
             },
         });
         let desc = store
-            .write_image("test/img:1", &config_bytes, &serde_json::to_vec(&manifest).unwrap())
+            .write_image(
+                "test/img:1",
+                &config_bytes,
+                &serde_json::to_vec(&manifest).unwrap(),
+            )
             .unwrap();
         let p = StoreImageProvider::new(store.clone());
         let info = p.image("test/img:1").unwrap();
         assert_eq!(info.id, desc.digest().to_string());
         assert_eq!(info.extension, ext);
-        assert_eq!(info.container_images[0].image, "docker.io/library/nginx:alpine");
+        assert_eq!(
+            info.container_images[0].image,
+            "docker.io/library/nginx:alpine"
+        );
         assert_eq!(info.platform.architecture, "amd64");
         assert_eq!(
             info.rootfs,
@@ -355,7 +379,9 @@ mod tests {
         );
         // A second provider reuses the directory (a marker survives), never re-unpacks.
         std::fs::write(info.rootfs.join("marker"), "x").unwrap();
-        let again = StoreImageProvider::new(store.clone()).image("test/img:1").unwrap();
+        let again = StoreImageProvider::new(store.clone())
+            .image("test/img:1")
+            .unwrap();
         assert!(again.rootfs.join("marker").is_file());
         // Nothing temporary is left beside it.
         let names: Vec<String> = std::fs::read_dir(store.root().join("rootfs"))
@@ -391,9 +417,15 @@ mod tests {
             "layers": [l1],
         });
         store
-            .write_image("bad:1", &config_bytes, &serde_json::to_vec(&manifest).unwrap())
+            .write_image(
+                "bad:1",
+                &config_bytes,
+                &serde_json::to_vec(&manifest).unwrap(),
+            )
             .unwrap();
-        let err = StoreImageProvider::new(store.clone()).image("bad:1").unwrap_err();
+        let err = StoreImageProvider::new(store.clone())
+            .image("bad:1")
+            .unwrap_err();
         assert!(err.to_string().contains("the store is damaged"), "{err}");
         let left: Vec<_> = std::fs::read_dir(store.root().join("rootfs"))
             .unwrap()

@@ -3,11 +3,14 @@
 mod adapters;
 mod args;
 mod build;
+mod cluster_cmds;
 mod fetch;
+mod image_provider;
 mod images;
 mod snapshots;
 
 mod progress;
+mod registry;
 
 use args::{Cli, Command};
 use clap::{CommandFactory, Parser};
@@ -32,7 +35,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = cli.root.clone().unwrap_or_else(default_root);
     let result = match cli.command {
-        Command::Build(args) => build::run(&root, args),
+        Command::Build(args) => build::run(&root, &cli.registry, args),
         Command::Images { json } => images::images(&root, json),
         Command::Inspect { name } => images::inspect(&root, &name),
         Command::Tag { source, target } => images::tag(&root, &source, &target),
@@ -45,6 +48,28 @@ fn main() -> ExitCode {
         Command::Load { input } => images::load_cmd(&root, &input),
         Command::Prune { keep_cache } => images::prune(&root, keep_cache),
         Command::Fsck => images::fsck(&root),
+        Command::Pull { name, platform } => {
+            registry::pull(&root, &cli.registry, &name, platform.as_deref())
+        }
+        Command::Push { name, target } => {
+            registry::push(&root, &cli.registry, &name, target.as_deref())
+        }
+        Command::Login {
+            registry: reg,
+            username,
+            password,
+            password_stdin,
+        } => {
+            let password = if password_stdin { None } else { password };
+            if password.is_none() && !password_stdin {
+                Err(anyhow::anyhow!("pass -p PASSWORD or --password-stdin"))
+            } else {
+                registry::login(&cli.registry, &reg, &username, password)
+            }
+        }
+        Command::Logout { registry: reg } => registry::logout(&cli.registry, &reg),
+        Command::Registry(registry::RegistryCommand::Serve(args)) => registry::serve(args),
+        Command::Cluster(cmd) => cluster_cmds::run(&root, cmd),
         Command::Version => {
             println!("sealer {}", env!("CARGO_PKG_VERSION"));
             Ok(())

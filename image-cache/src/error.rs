@@ -72,6 +72,18 @@ pub enum StoreError {
     Corrupt { path: PathBuf, message: String },
     #[error("archive: {message}")]
     Archive { message: String },
+    #[error("bundle volume {path}: {message}")]
+    Volume { path: PathBuf, message: String },
+    #[error(
+        "this delta bundle builds on {} blob(s) the store does not have: {}; load the bundle \
+         the inventory was taken after (or a full bundle) first; nothing was loaded",
+        missing.len(), missing.join(", ")
+    )]
+    DeltaBaseMissing { missing: Vec<String> },
+    #[error("invalid size {text:?}: {reason} (examples: 650MiB, 100M, 4G, 1000000)")]
+    InvalidSize { text: String, reason: String },
+    #[error("invalid inventory {what}: {message}")]
+    InvalidInventory { what: String, message: String },
 }
 
 impl StoreError {

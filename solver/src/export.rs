@@ -90,16 +90,20 @@ pub fn export(
 ) -> Result<Exported, ExportError> {
     let created = rfc3339(options.source_date_epoch);
     let mut history = base_history(store, spec)?;
-    // One entry per step after the base, in graph order, marking steps without a layer.
+    // One entry per layer a step added (an empty-layer entry for a step that added none).
     for (digest, vertex) in &def.vertices {
         if matches!(vertex.op, Op::Scratch | Op::Image { .. }) {
             continue;
         }
-        let mut entry = json!({"created": created, "created_by": def.name(digest)});
-        if !step_has_layer(def, solved, digest) {
-            entry["empty_layer"] = json!(true);
+        let added = layers_added(def, solved, digest);
+        if added == 0 {
+            history.push(
+                json!({"created": created, "created_by": def.name(digest), "empty_layer": true}),
+            );
         }
-        history.push(entry);
+        for _ in 0..added {
+            history.push(json!({"created": created, "created_by": def.name(digest)}));
+        }
     }
     let with_layers = history
         .iter()
@@ -164,22 +168,19 @@ pub fn export(
     })
 }
 
-/// Whether the step at `digest` added a layer: its chain is longer than its input's.
-fn step_has_layer(def: &Definition, solved: &Solved, digest: &VertexDigest) -> bool {
+/// How many layers the step at `digest` added on top of its first input.
+fn layers_added(def: &Definition, solved: &Solved, digest: &VertexDigest) -> usize {
     let Some(vertex) = def.vertex(digest) else {
-        return false;
+        return 0;
     };
-    match (
-        solved.layer_counts.get(digest),
-        vertex
-            .inputs
-            .first()
-            .and_then(|i| solved.layer_counts.get(i)),
-    ) {
-        (Some(n), Some(p)) => n > p,
-        (Some(n), None) => *n > 0,
-        _ => false,
-    }
+    let mine = solved.layer_counts.get(digest).copied().unwrap_or(0);
+    let parent = vertex
+        .inputs
+        .first()
+        .and_then(|i| solved.layer_counts.get(i))
+        .copied()
+        .unwrap_or(0);
+    mine.saturating_sub(parent)
 }
 
 #[cfg(test)]

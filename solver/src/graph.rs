@@ -88,6 +88,8 @@ pub enum Op {
     },
     Copy(CopyOp),
     Run(RunOp),
+    /// Embed container images into `registry/` (one layer per image).
+    EmbedImages(crate::embed::EmbedOp),
 }
 
 impl Op {
@@ -98,6 +100,7 @@ impl Op {
             Op::Image { .. } => "image",
             Op::Copy(_) => "copy",
             Op::Run(_) => "run",
+            Op::EmbedImages(_) => "embed",
         }
     }
 }

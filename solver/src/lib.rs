@@ -8,6 +8,7 @@ pub mod chain_files;
 pub mod checksum;
 pub mod context;
 pub mod copy_plan;
+pub mod embed;
 pub mod export;
 pub mod fetch;
 pub mod graph;
@@ -19,4 +20,4 @@ pub mod spec;
 pub mod worker;
 
 pub use solve::{SolveError, SolveOptions, Solved, Solver};
-pub use worker::{Chain, StepError, Worker};
+pub use worker::{Chain, StepError, StepResult, Worker};

@@ -7,7 +7,7 @@
 use crate::graph::{Definition, GraphError, Location, Vertex, VertexDigest};
 use crate::keys::{KeyParts, cache_key};
 use crate::progress::{Event, ProgressSink};
-use crate::worker::{Chain, StepError, Worker};
+use crate::worker::{Chain, StepError, StepResult, Worker};
 use sealer_image_cache::{CacheRecord, StoreError};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ pub enum SolveError {
     Step {
         name: String,
         location: Option<Location>,
-        #[source]
+        /// Shown in the message itself (not as a `source`), so reports do not repeat it.
         source: Box<StepError>,
     },
     #[error("invalid build graph: {0}")]
@@ -50,6 +50,8 @@ pub struct SolveOptions {
 #[derive(Debug, Clone)]
 pub struct Solved {
     pub chain: Chain,
+    /// Metadata of the output step (see [`StepResult::extra`]).
+    pub extra: BTreeMap<String, String>,
     pub keys: BTreeMap<VertexDigest, String>,
     pub key_parts: BTreeMap<VertexDigest, KeyParts>,
     /// Vertices that ran, in completion order.
@@ -101,7 +103,7 @@ impl Solver {
             .collect();
 
         // Walk back from the output: a hit stops the walk (its inputs are not needed).
-        let mut results: HashMap<VertexDigest, Chain> = HashMap::new();
+        let mut results: HashMap<VertexDigest, StepResult> = HashMap::new();
         let mut to_run: HashSet<VertexDigest> = HashSet::new();
         let mut cached = Vec::new();
         let mut stack = vec![output.clone()];
@@ -109,8 +111,8 @@ impl Solver {
             if results.contains_key(&d) || to_run.contains(&d) {
                 continue;
             }
-            if let Some(chain) = self.lookup(&keys[&d])? {
-                results.insert(d.clone(), chain);
+            if let Some(hit) = self.lookup(&keys[&d])? {
+                results.insert(d.clone(), hit);
                 cached.push(d.clone());
                 continue;
             }
@@ -133,7 +135,7 @@ impl Solver {
         let mut layer_counts = BTreeMap::new();
         for (d, _) in &def.vertices {
             let count = match results.get(d) {
-                Some(chain) => Some(chain.len()),
+                Some(result) => Some(result.chain.len()),
                 None => self
                     .worker
                     .store
@@ -144,9 +146,10 @@ impl Solver {
                 layer_counts.insert(d.clone(), n);
             }
         }
-        let chain = results.remove(&output).unwrap_or_default();
+        let output = results.remove(&output).unwrap_or_default();
         Ok(Solved {
-            chain,
+            chain: output.chain,
+            extra: output.extra,
             keys,
             key_parts,
             executed,
@@ -190,7 +193,7 @@ impl Solver {
     }
 
     /// A cache record whose blobs are all present.
-    fn lookup(&self, key: &str) -> Result<Option<Chain>, SolveError> {
+    fn lookup(&self, key: &str) -> Result<Option<StepResult>, SolveError> {
         if self.options.no_cache {
             return Ok(None);
         }
@@ -203,14 +206,17 @@ impl Solver {
                 .map(|d| self.worker.store.has_blob(&d))
                 .unwrap_or(false)
         });
-        Ok(complete.then_some(record.layers))
+        Ok(complete.then_some(StepResult {
+            chain: record.layers,
+            extra: record.extra,
+        }))
     }
 
     async fn run_pending(
         &self,
         def: &Definition,
         keys: &BTreeMap<VertexDigest, String>,
-        results: &mut HashMap<VertexDigest, Chain>,
+        results: &mut HashMap<VertexDigest, StepResult>,
         mut pending: HashSet<VertexDigest>,
     ) -> Result<Vec<VertexDigest>, SolveError> {
         let limit = self.options.max_parallel.max(1);
@@ -229,7 +235,8 @@ impl Solver {
                 if !vertex.inputs.iter().all(|i| results.contains_key(i)) {
                     continue;
                 }
-                let inputs: Vec<Chain> = vertex.inputs.iter().map(|i| results[i].clone()).collect();
+                let inputs: Vec<StepResult> =
+                    vertex.inputs.iter().map(|i| results[i].clone()).collect();
                 in_flight.insert(digest.clone());
                 self.spawn_step(&mut running, digest, vertex, inputs, keys[digest].clone());
             }
@@ -264,7 +271,7 @@ impl Solver {
         running: &mut JoinSet<StepOutcome>,
         digest: &VertexDigest,
         vertex: &Vertex,
-        inputs: Vec<Chain>,
+        inputs: Vec<StepResult>,
         key: String,
     ) {
         let worker = self.worker.clone();
@@ -289,7 +296,11 @@ impl Solver {
                     vertex: digest.clone(),
                     key,
                 });
-                return (digest, Ok((record.layers, false)));
+                let hit = StepResult {
+                    chain: record.layers,
+                    extra: record.extra,
+                };
+                return (digest, Ok((hit, false)));
             }
             progress.event(Event::Started {
                 vertex: digest.clone(),
@@ -301,14 +312,14 @@ impl Solver {
                     line,
                 })
             };
-            let result = worker.execute(&op, &inputs, &mut log).and_then(|chain| {
+            let result = worker.execute(&op, &inputs, &mut log).and_then(|result| {
                 let record = CacheRecord {
-                    layers: chain.clone(),
+                    layers: result.chain.clone(),
                     created_by: op.kind().to_string(),
-                    extra: Default::default(),
+                    extra: result.extra.clone(),
                 };
                 worker.store.put_cache_record(&key, &record)?;
-                Ok((chain, true))
+                Ok((result, true))
             });
             if result.is_ok() {
                 progress.event(Event::Completed {
@@ -322,7 +333,7 @@ impl Solver {
 }
 
 /// A finished step: its chain, and whether it ran here (false: another process built it).
-type StepOutcome = (VertexDigest, Result<(Chain, bool), StepError>);
+type StepOutcome = (VertexDigest, Result<(StepResult, bool), StepError>);
 
 /// Exclusive per-key lock file; held while a step runs so two processes never build the same
 /// key at once. Best effort: without it the work is merely duplicated, never corrupted.

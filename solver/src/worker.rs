@@ -12,12 +12,29 @@ use sealer_snapshotter::{
     Compression, CopyDiff, DiffSource, LayerBlobRef, SnapshotError, Snapshotter, TarOptions,
     write_layer,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// What a filesystem vertex resolves to: the layer chain of its root filesystem.
 pub type Chain = Vec<LayerRef>;
+
+/// A step's result: its root filesystem and metadata for later steps and the exporter
+/// (e.g. `container_images`), persisted in the cache record's `extra`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepResult {
+    pub chain: Chain,
+    pub extra: BTreeMap<String, String>,
+}
+
+impl StepResult {
+    pub fn of(chain: Chain) -> StepResult {
+        StepResult {
+            chain,
+            extra: BTreeMap::new(),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
@@ -37,6 +54,10 @@ pub enum StepError {
         "base image {reference:?} is not in the local store; pull it first (sealer pull {reference}) or build it"
     )]
     BaseImageMissing { reference: String },
+    #[error("cannot embed image {reference}: {message}")]
+    Embed { reference: String, message: String },
+    #[error("this build has no registry client to embed container images with")]
+    NoEmbedder,
     #[error("base image {reference:?}: {message}")]
     BaseImage { reference: String, message: String },
     #[error("cannot read {path}: {source}")]
@@ -57,6 +78,8 @@ pub struct Worker {
     pub checksums: ChecksumCache,
     pub compression: Compression,
     pub tar: TarOptions,
+    /// Fetches container images for embed steps.
+    pub embedder: Option<Arc<dyn crate::embed::ImageEmbedder>>,
     /// URL downloads made while computing keys, reused by execution.
     downloads: Mutex<HashMap<String, PathBuf>>,
 }
@@ -82,8 +105,21 @@ impl Worker {
             checksums,
             compression,
             tar,
+            embedder: None,
             downloads: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Give embed steps a registry client.
+    pub fn with_embedder(mut self, embedder: Arc<dyn crate::embed::ImageEmbedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    /// A scratch directory inside the store (same filesystem), removed on drop.
+    pub(crate) fn scratch_dir(&self) -> Result<tempfile::TempDir, StepError> {
+        let dir = self.store.root().join("tmp");
+        tempfile::tempdir_in(&dir).map_err(|source| StepError::Io { path: dir, source })
     }
 
     /// The settings that change produced bytes; part of every key.
@@ -98,7 +134,7 @@ impl Worker {
     /// Checksum of the content an op reads (None for ops that read nothing).
     pub fn content_checksum(&self, op: &Op) -> Result<Option<String>, StepError> {
         match op {
-            Op::Scratch | Op::Run(_) => Ok(None),
+            Op::Scratch | Op::Run(_) | Op::EmbedImages(_) => Ok(None),
             Op::Image { reference, .. } => Ok(Some(self.resolve_base(reference)?.0)),
             Op::Copy(copy) => self.copy_checksum(copy).map(Some),
         }
@@ -186,37 +222,33 @@ impl Worker {
     pub fn execute(
         &self,
         op: &Op,
-        inputs: &[Chain],
+        inputs: &[StepResult],
         log: &mut dyn FnMut(Stream, String),
-    ) -> Result<Chain, StepError> {
-        let parent = inputs.first().cloned().unwrap_or_default();
+    ) -> Result<StepResult, StepError> {
+        let parent = inputs.first().map(|r| r.chain.clone()).unwrap_or_default();
         match op {
-            Op::Scratch => Ok(Vec::new()),
-            Op::Image { reference, .. } => Ok(self.resolve_base(reference)?.1),
+            Op::Scratch => Ok(StepResult::default()),
+            Op::Image { reference, .. } => Ok(StepResult::of(self.resolve_base(reference)?.1)),
             Op::Copy(copy) => {
                 let mut chain = parent;
                 if let Some(layer) = self.exec_copy(copy, &chain)? {
                     chain.push(layer);
                 }
-                Ok(chain)
+                Ok(StepResult::of(chain))
             }
             Op::Run(run) => {
                 let mut chain = parent;
                 if let Some(layer) = self.exec_run(run, &chain, log)? {
                     chain.push(layer);
                 }
-                Ok(chain)
+                Ok(StepResult::of(chain))
             }
+            Op::EmbedImages(embed) => self.exec_embed(embed, inputs, log),
         }
     }
 
     fn exec_copy(&self, copy: &CopyOp, parent: &Chain) -> Result<Option<LayerRef>, StepError> {
-        let scratch = tempfile::tempdir_in(self.store.root().join("tmp")).map_err(|source| {
-            StepError::Io {
-                path: self.store.root().join("tmp"),
-                source,
-            }
-        })?;
+        let scratch = self.scratch_dir()?;
         let mut urls = HashMap::new();
         for s in &copy.sources {
             if let CopySource::Url { url } = s {
@@ -270,7 +302,7 @@ impl Worker {
             .collect()
     }
 
-    fn write(&self, diff: &dyn DiffSource) -> Result<Option<LayerRef>, StepError> {
+    pub(crate) fn write(&self, diff: &dyn DiffSource) -> Result<Option<LayerRef>, StepError> {
         let writer = self.store.blob_writer()?;
         let (stats, writer) = write_layer(diff, self.compression, &self.tar, writer)?;
         if stats.entries == 0 {

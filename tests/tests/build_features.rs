@@ -147,8 +147,9 @@ fn json_progress_and_print_graph() {
     let graph = sealer(&root, &["build", "--print-graph", ctx.to_str().unwrap()]).ok();
     let doc: serde_json::Value = serde_json::from_str(&graph.stdout).unwrap();
     let vertices = doc["graph"]["vertices"].as_array().unwrap();
-    assert_eq!(vertices.len(), 2);
+    assert_eq!(vertices.len(), 3, "scratch, COPY, embed");
     assert_eq!(vertices[1][1]["op"], "copy");
+    assert_eq!(vertices[2][1]["op"], "embed_images");
     assert_eq!(
         doc["graph"]["info"][vertices[1][0].as_str().unwrap()]["location"]["line"],
         2

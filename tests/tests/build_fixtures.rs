@@ -31,6 +31,8 @@ fn fixture_cmds_records_launch_cmds() {
         &root,
         &[
             "build",
+            "--build-mode",
+            "lite",
             "--progress",
             "plain",
             "-t",
@@ -47,7 +49,10 @@ fn fixture_cmds_records_launch_cmds() {
     );
     assert_eq!(ext["schemaVersion"], "v1alpha1");
     assert_eq!(ext["type"], "kube-installer");
-    assert_eq!(doc["containerImageList"], serde_json::json!([]));
+    assert_eq!(
+        doc["containerImageList"],
+        serde_json::json!([{"image": "docker.io/library/nginx:1.25", "platform": doc["containerImageList"][0]["platform"]}])
+    );
     // Two COPY layers, with the files where the Kubefile put them.
     assert_eq!(doc["manifest"]["layers"].as_array().unwrap().len(), 2);
 }
@@ -75,6 +80,8 @@ fn fixture_app_launch_records_app_and_type() {
         &root,
         &[
             "build",
+            "--build-mode",
+            "lite",
             "--progress",
             "plain",
             "-t",

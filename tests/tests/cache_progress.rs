@@ -34,12 +34,12 @@ fn unchanged_rebuild_is_all_cached_and_one_change_reruns_only_dependents() {
     };
     let first = build(&[]);
     let s1 = statuses(&first);
-    assert_eq!(s1.len(), 5, "{}", first.stderr);
+    assert_eq!(s1.len(), 6, "{}", first.stderr);
     assert!(s1.iter().skip(1).all(|(_, s)| s == "DONE"), "{s1:?}");
 
     let second = build(&[]);
     let s2 = statuses(&second);
-    assert_eq!(s2.len(), 5, "{}", second.stderr);
+    assert_eq!(s2.len(), 6, "{}", second.stderr);
     assert!(
         s2.iter().all(|(_, s)| s == "CACHED"),
         "unchanged rebuild: {s2:?}"

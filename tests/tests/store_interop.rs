@@ -79,6 +79,8 @@ fn umoci_and_skopeo_read_store_and_archive() {
         &root,
         &[
             "build",
+            "--build-mode",
+            "lite",
             "--progress",
             "plain",
             "--compression",
@@ -172,6 +174,8 @@ fn same_inputs_give_byte_identical_manifests_on_two_stores() {
         &a,
         &[
             "build",
+            "--build-mode",
+            "lite",
             "--progress",
             "plain",
             "-t",
@@ -189,6 +193,8 @@ fn same_inputs_give_byte_identical_manifests_on_two_stores() {
         &b,
         &[
             "build",
+            "--build-mode",
+            "lite",
             "--progress",
             "plain",
             "-t",
@@ -210,6 +216,8 @@ fn same_inputs_give_byte_identical_manifests_on_two_stores() {
         &c,
         &[
             "build",
+            "--build-mode",
+            "lite",
             "--compression",
             "gzip",
             "-t",
@@ -223,6 +231,8 @@ fn same_inputs_give_byte_identical_manifests_on_two_stores() {
         &d,
         &[
             "build",
+            "--build-mode",
+            "lite",
             "--compression",
             "gzip",
             "-t",
@@ -249,9 +259,19 @@ fn image_commands_round_trip() {
     let ctx = tmp.path().join("ctx");
     dashboard_like_context(&ctx);
     let root = tmp.path().join("store");
-    let digest = sealer(&root, &["build", "-t", "rt/img:v1", ctx.to_str().unwrap()])
-        .ok()
-        .stdout;
+    let digest = sealer(
+        &root,
+        &[
+            "build",
+            "--build-mode",
+            "lite",
+            "-t",
+            "rt/img:v1",
+            ctx.to_str().unwrap(),
+        ],
+    )
+    .ok()
+    .stdout;
     sealer(&root, &["tag", "rt/img:v1", "rt/img:v2"]).ok();
     let list = sealer(&root, &["images", "--json"]).ok().stdout;
     let rows: serde_json::Value = serde_json::from_str(&list).unwrap();

@@ -1,10 +1,14 @@
-//! Read an OCI archive (plain, gzip or zstd) into the store. Every blob goes through a
-//! verifying BlobWriter; tags are set in one index update only once every image is complete.
+//! Read an OCI archive (plain, gzip or zstd; one file or split volumes) into the store. Every
+//! blob goes through a verifying BlobWriter; a delta's base is checked before any blob is
+//! read; tags are set in one index update only once every image is complete.
 
 use std::io::{BufReader, Cursor, Read};
+use std::path::Path;
 
 use oci_spec::image::Descriptor;
 
+use super::bundle::{BUNDLE_FILE, BundleInfo};
+use super::volumes::{BundleInput, VolumeReader, resolve_input};
 use super::{CONTAINERD_IMAGE_NAME, INDEX_LIMIT};
 use crate::digest::parse_sha256;
 use crate::error::StoreError;
@@ -16,25 +20,61 @@ use crate::walk::walk;
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const IO_BUFFER: usize = 1 << 20;
+/// Largest `sealer-bundle.json` accepted.
+const BUNDLE_LIMIT: u64 = 64 << 20;
 
 /// Load an OCI archive; returns the (normalized) names tagged. A corrupt or truncated
 /// archive leaves no tag behind (already ingested blobs are orphans for the next prune).
 pub fn load(store: &Store, input: impl Read) -> Result<Vec<String>, StoreError> {
-    let _lease = store.lease()?;
     let mut input = input;
-    let head = read_head(&mut input, 4)?;
-    let buffered = BufReader::with_capacity(IO_BUFFER, Cursor::new(head.clone()).chain(input));
-    let reader: Box<dyn Read> = if head.starts_with(&ZSTD_MAGIC) {
-        Box::new(
-            zstd::Decoder::with_buffer(buffered)
-                .map_err(|e| StoreError::io("zstd decoder", "archive input", e))?,
-        )
-    } else if head.starts_with(&GZIP_MAGIC) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
-    } else {
-        Box::new(buffered)
+    load_stream(store, &mut input, |_| Ok(()))
+}
+
+/// Load from a path: a single archive file, or a volume set given as `FILE.volumes`, any
+/// `FILE.NNN` or `FILE` (see [`super::volumes`]). Volume damage is reported as such, naming
+/// the volume, and nothing is tagged unless every volume verified.
+pub fn load_path(store: &Store, path: &Path) -> Result<Vec<String>, StoreError> {
+    match resolve_input(path)? {
+        BundleInput::File(p) => {
+            let file =
+                std::fs::File::open(&p).map_err(|e| StoreError::io("open archive", &p, e))?;
+            load(store, file)
+        }
+        BundleInput::Volumes(list) => {
+            let mut reader = VolumeReader::open(&list)?;
+            match load_stream(store, &mut reader, |r| r.finish()) {
+                Ok(names) => Ok(names),
+                Err(e) => Err(reader.explain(e)),
+            }
+        }
+    }
+}
+
+/// The loader: `before_tag` runs on the raw input once the archive is read and before any
+/// tag is set (volume input drains and verifies its tail there).
+fn load_stream<R: Read>(
+    store: &Store,
+    input: &mut R,
+    before_tag: impl FnOnce(&mut R) -> Result<(), StoreError>,
+) -> Result<Vec<String>, StoreError> {
+    let _lease = store.lease()?;
+    let head = read_head(input, 4)?;
+    let contents = {
+        let buffered =
+            BufReader::with_capacity(IO_BUFFER, Cursor::new(head.clone()).chain(&mut *input));
+        let reader: Box<dyn Read + '_> = if head.starts_with(&ZSTD_MAGIC) {
+            Box::new(
+                zstd::Decoder::with_buffer(buffered)
+                    .map_err(|e| StoreError::io("zstd decoder", "archive input", e))?,
+            )
+        } else if head.starts_with(&GZIP_MAGIC) {
+            Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
+        } else {
+            Box::new(buffered)
+        };
+        ingest(store, reader)?
     };
-    let contents = ingest(store, reader)?;
+    before_tag(input)?;
     let Some(index) = contents.index else {
         let hint = if contents.saw_docker_manifest {
             " (this looks like a docker-archive; only OCI archives are supported)"
@@ -94,6 +134,11 @@ fn ingest(store: &Store, reader: impl Read) -> Result<Contents, StoreError> {
             "oci-layout" => check_layout(&read_small(&mut entry, 4096, path)?)?,
             "index.json" => contents.index = Some(read_small(&mut entry, INDEX_LIMIT, path)?),
             "manifest.json" => contents.saw_docker_manifest = true,
+            BUNDLE_FILE => {
+                let info = BundleInfo::parse(&read_small(&mut entry, BUNDLE_LIMIT, path)?)?;
+                // Before any blob is read: a delta whose base is missing changes nothing.
+                info.check_base(store)?;
+            }
             p => {
                 if let Some(hex) = p.strip_prefix("blobs/sha256/") {
                     ingest_blob(store, &mut entry, hex)?;

@@ -1,11 +1,24 @@
 //! OCI archives: a tar of an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/*`),
-//! optionally zstd-compressed; readable by `skopeo … oci-archive:FILE:NAME` when uncompressed.
+//! optionally zstd-compressed; readable by `skopeo … oci-archive:FILE:NAME` when uncompressed
+//! and complete.
+//!
+//! Offline bundles build on it: [`save_split`] cuts the stream into volumes that
+//! [`load_path`] reassembles ([`volumes`]); [`inventory`] lists what a site holds and
+//! [`SaveOptions::since`] writes a delta that leaves those layers out ([`bundle`]).
 
+pub mod bundle;
+pub mod inventory;
 mod load;
 mod save;
+mod size;
+pub mod volumes;
 
-pub use load::load;
-pub use save::save;
+pub use bundle::BundleInfo;
+pub use inventory::{Inventory, InventoryImage, inventory, inventory_of_dir};
+pub use load::{load, load_path};
+pub use save::{SaveOptions, SaveReport, save, save_split, save_with};
+pub use size::parse_size;
+pub use volumes::{SplitWriter, VolumeEntry, VolumeManifest, VolumeReader};
 
 /// Compression of the whole archive stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

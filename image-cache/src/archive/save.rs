@@ -1,13 +1,18 @@
 //! Write an OCI archive: deterministic (sorted entries, fixed mtime/uid), streaming,
-//! every blob once and re-hashed on the way out.
+//! every blob once and re-hashed on the way out; optionally a delta against an inventory
+//! and/or cut into volumes.
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
 
 use oci_spec::image::Descriptor;
 use serde_json::{Value, json};
 
 use super::ArchiveCompression;
+use super::bundle::{ANNOTATION_DELTA, ANNOTATION_OMITTED, BUNDLE_FILE, BundleInfo, omittable};
+use super::inventory::Inventory;
+use super::volumes::{SplitWriter, VolumeEntry};
 use crate::digest::{Hasher, parse_sha256};
 use crate::error::StoreError;
 use crate::reference;
@@ -19,6 +24,34 @@ const ZSTD_LEVEL: i32 = 3;
 const MAX_ZSTD_WORKERS: usize = 4;
 const IO_BUFFER: usize = 1 << 20;
 
+/// How to save.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SaveOptions<'a> {
+    pub compression: ArchiveCompression,
+    /// Write a delta bundle: leave out the layers this inventory lists (manifests, indexes
+    /// and configs are always written).
+    pub since: Option<&'a Inventory>,
+}
+
+/// What a save wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveReport {
+    /// Images named in the archive's index.json.
+    pub images: usize,
+    /// Blobs written, and their bytes.
+    pub blobs: usize,
+    pub blob_bytes: u64,
+    /// Blobs a delta left out (the inventory lists them), and their bytes.
+    pub omitted_blobs: usize,
+    pub omitted_bytes: u64,
+    /// Bytes of the archive stream (after compression).
+    pub archive_bytes: u64,
+    /// The volumes written by [`save_split`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeEntry>,
+}
+
 /// Save the images `names` (names, `repo@digest` or digests, as [`Store::resolve`] takes
 /// them) as an OCI archive into `out`.
 pub fn save(
@@ -27,6 +60,35 @@ pub fn save(
     out: impl Write,
     compression: ArchiveCompression,
 ) -> Result<(), StoreError> {
+    let opts = SaveOptions {
+        compression,
+        since: None,
+    };
+    save_with(store, names, out, &opts).map(|_| ())
+}
+
+/// Save into volumes `base.000`, `base.001`, … of at most `volume_size` bytes plus the list
+/// `base.volumes` (see [`super::volumes`]). A failed save leaves no new file behind.
+pub fn save_split(
+    store: &Store,
+    names: &[String],
+    base: &Path,
+    volume_size: u64,
+    opts: &SaveOptions<'_>,
+) -> Result<SaveReport, StoreError> {
+    let mut w = SplitWriter::create(base, volume_size)?;
+    let mut report = save_with(store, names, &mut w, opts)?;
+    report.volumes = w.finish()?.volumes;
+    Ok(report)
+}
+
+/// [`save`] with options; reports what was written.
+pub fn save_with(
+    store: &Store,
+    names: &[String],
+    out: impl Write,
+    opts: &SaveOptions<'_>,
+) -> Result<SaveReport, StoreError> {
     let _lease = store.lease()?;
     let entries = resolve_all(store, names)?;
     let descs: Vec<Descriptor> = entries.iter().map(|(_, d)| d.clone()).collect();
@@ -39,23 +101,69 @@ pub fn save(
             missing,
         });
     }
-    let blobs: BTreeMap<String, u64> = w.blobs.into_iter().collect();
+    let mut blobs: BTreeMap<String, u64> = w.blobs.into_iter().collect();
+    let omitted = match opts.since {
+        Some(inv) => omittable(store, &descs, &blobs, inv)?,
+        None => BTreeMap::new(),
+    };
+    blobs.retain(|d, _| !omitted.contains_key(d));
     let manifests = entries
         .iter()
         .map(|(name, d)| named_descriptor(d, name.as_deref()))
         .collect::<Result<Vec<Value>, _>>()?;
-    let index = index_bytes(json!({
+    let mut index = json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",
         "manifests": manifests,
-    }))?;
+    });
+    let bundle = match opts.since {
+        Some(_) => {
+            index["annotations"] = json!({
+                ANNOTATION_DELTA: "true",
+                ANNOTATION_OMITTED: omitted.len().to_string(),
+            });
+            Some(BundleInfo::delta(&omitted).to_bytes()?)
+        }
+        None => None,
+    };
+    let index = index_bytes(index)?;
+    let contents = Contents {
+        index: &index,
+        bundle: bundle.as_deref(),
+        blobs: &blobs,
+    };
+    let mut counted = Counting { inner: out, n: 0 };
+    write_archive(store, &mut counted, &contents, opts.compression)?;
+    Ok(SaveReport {
+        images: entries.len(),
+        blobs: blobs.len(),
+        blob_bytes: blobs.values().sum(),
+        omitted_blobs: omitted.len(),
+        omitted_bytes: omitted.values().sum(),
+        archive_bytes: counted.n,
+        volumes: Vec::new(),
+    })
+}
+
+struct Contents<'a> {
+    index: &'a [u8],
+    bundle: Option<&'a [u8]>,
+    blobs: &'a BTreeMap<String, u64>,
+}
+
+fn write_archive(
+    store: &Store,
+    out: impl Write,
+    contents: &Contents<'_>,
+    compression: ArchiveCompression,
+) -> Result<(), StoreError> {
     let out = BufWriter::with_capacity(IO_BUFFER, out);
     let flush = |mut w: BufWriter<_>| {
         w.flush()
             .map_err(|e| StoreError::io("flush", "archive output", e))
     };
     match compression {
-        ArchiveCompression::None => flush(write_tar(store, out, &index, &blobs)?),
+        ArchiveCompression::None => flush(write_tar(store, out, contents)?),
         ArchiveCompression::Zstd => {
             let io = |e| StoreError::io("zstd encoder", "archive output", e);
             let mut enc = zstd::Encoder::new(out, ZSTD_LEVEL).map_err(io)?;
@@ -64,9 +172,27 @@ pub fn save(
                 .unwrap_or(1)
                 .min(MAX_ZSTD_WORKERS) as u32;
             enc.multithread(workers).map_err(io)?;
-            let enc = write_tar(store, enc, &index, &blobs)?;
+            let enc = write_tar(store, enc, contents)?;
             flush(enc.finish().map_err(io)?)
         }
+    }
+}
+
+/// Counts the bytes passed through.
+struct Counting<W> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -112,12 +238,8 @@ fn header(path: &str, size: u64, dir: bool) -> Result<tar::Header, StoreError> {
     Ok(h)
 }
 
-fn write_tar<W: Write>(
-    store: &Store,
-    out: W,
-    index: &[u8],
-    blobs: &BTreeMap<String, u64>,
-) -> Result<W, StoreError> {
+fn write_tar<W: Write>(store: &Store, out: W, contents: &Contents<'_>) -> Result<W, StoreError> {
+    let index = contents.index;
     let io = |what: &'static str| move |e| StoreError::io(what, "archive output", e);
     let mut b = tar::Builder::new(out);
     b.append(
@@ -127,11 +249,15 @@ fn write_tar<W: Write>(
     .map_err(io("write oci-layout"))?;
     b.append(&header("index.json", index.len() as u64, false)?, index)
         .map_err(io("write index.json"))?;
+    if let Some(bundle) = contents.bundle {
+        b.append(&header(BUNDLE_FILE, bundle.len() as u64, false)?, bundle)
+            .map_err(io("write sealer-bundle.json"))?;
+    }
     for dir in ["blobs/", "blobs/sha256/"] {
         b.append(&header(dir, 0, true)?, std::io::empty())
             .map_err(io("write directory"))?;
     }
-    for (digest_text, size) in blobs {
+    for (digest_text, size) in contents.blobs {
         let digest = parse_sha256(digest_text)?;
         let file = store.open_blob(&digest)?;
         let mut reader = BufReader::with_capacity(

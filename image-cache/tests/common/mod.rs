@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: tiny real images built in memory.
 #![allow(dead_code)]
 
+pub mod bundle;
+
 use std::io::Write;
 
 use oci_spec::image::{Descriptor, Digest};

@@ -59,8 +59,37 @@ pub fn sealer(root: &Path, args: &[&str]) -> Run {
     sealer_env(root, args, &[])
 }
 
+/// A registry config that sends the public registries' domains to a closed loopback port,
+/// so no test can reach the internet by accident. Tests that need a registry pass
+/// `--registry-endpoint` explicitly.
+pub fn offline_registry_config() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let path =
+            std::env::temp_dir().join(format!("sealer-e2e-offline-{}.json", std::process::id()));
+        let domains = [
+            "docker.io",
+            "quay.io",
+            "registry.k8s.io",
+            "k8s.gcr.io",
+            "gcr.io",
+            "ghcr.io",
+            "registry-1.docker.io",
+        ];
+        let endpoints: serde_json::Map<String, serde_json::Value> = domains
+            .iter()
+            .map(|d| (d.to_string(), serde_json::Value::from("http://127.0.0.1:9")))
+            .collect();
+        let doc = serde_json::json!({"endpoints": endpoints});
+        std::fs::write(&path, doc.to_string()).expect("write offline registry config");
+        path
+    })
+    .clone()
+}
+
 pub fn sealer_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(sealer_bin());
+    cmd.env("SEALER_REGISTRY_CONFIG", offline_registry_config());
     cmd.arg("--root").arg(root).args(args);
     for (k, v) in env {
         cmd.env(k, v);
@@ -151,3 +180,4 @@ pub fn step_statuses(stderr: &str) -> Vec<(String, String)> {
     }
     out
 }
+pub mod netns;

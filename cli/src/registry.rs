@@ -1,0 +1,273 @@
+//! Registry commands (pull, push, login, logout, registry serve) and the registry-backed
+//! pieces of `build`: pulling a missing base image and embedding container images.
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use sealer_image_cache::Store;
+use sealer_image_cache::sealer_meta::Platform;
+use sealer_registry_shim::client::{
+    Client, ClientConfig, PullOptions, PushOptions, StoreSink, StoreSource,
+};
+use sealer_registry_shim::embed::embed_images;
+use sealer_registry_shim::reference::ImageReference;
+use sealer_solver::embed::{ImageEmbedder, ResolvedImage};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Registry settings shared by build, pull and push.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RegistryOptions {
+    /// A registry (HOST[:PORT]) that may use plain HTTP or unverified TLS (repeatable;
+    /// loopback registries never need it). Also read from the config file's
+    /// `insecure_registries`.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]", global = true)]
+    pub insecure: Vec<String>,
+    /// Fetch a registry domain's images from another endpoint, e.g.
+    /// `docker.io=http://127.0.0.1:5001` (repeatable; config file key `endpoints`).
+    #[arg(long = "registry-endpoint", value_name = "DOMAIN=URL", global = true)]
+    pub endpoints: Vec<String>,
+    /// Registry config file (JSON: `{"insecure_registries": [..], "endpoints": {..}}`).
+    /// Default: $SEALER_REGISTRY_CONFIG, else ~/.sealer/registries.json when present.
+    #[arg(long = "registry-config", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ConfigFile {
+    #[serde(default)]
+    insecure_registries: Vec<String>,
+    #[serde(default)]
+    endpoints: HashMap<String, String>,
+}
+
+impl RegistryOptions {
+    pub fn client(&self) -> Result<Client> {
+        let mut cfg = ClientConfig::default();
+        let file = self
+            .config
+            .clone()
+            .or_else(|| std::env::var_os("SEALER_REGISTRY_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                let p = PathBuf::from(std::env::var_os("HOME")?).join(".sealer/registries.json");
+                p.is_file().then_some(p)
+            });
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read registry config {}", path.display()))?;
+            let parsed: ConfigFile = serde_json::from_str(&text)
+                .with_context(|| format!("registry config {} is not valid", path.display()))?;
+            cfg.insecure_registries.extend(parsed.insecure_registries);
+            cfg.endpoints.extend(parsed.endpoints);
+        }
+        cfg.insecure_registries
+            .extend(self.insecure.iter().cloned());
+        for pair in &self.endpoints {
+            let (domain, url) = pair
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--registry-endpoint {pair:?}: expected DOMAIN=URL"))?;
+            cfg.endpoints.insert(domain.to_string(), url.to_string());
+        }
+        Ok(Client::new(cfg)?)
+    }
+}
+
+fn shim_platform(p: &Platform) -> sealer_registry_shim::platform::Platform {
+    sealer_registry_shim::platform::Platform::new(&p.os, &p.architecture, &p.variant)
+}
+
+/// The registry client behind the solver's embed steps (called on blocking threads).
+pub struct RegistryEmbedder {
+    pub client: Client,
+    pub handle: tokio::runtime::Handle,
+}
+
+impl ImageEmbedder for RegistryEmbedder {
+    fn resolve(&self, reference: &str, _platform: &Platform) -> Result<ResolvedImage, String> {
+        let r = ImageReference::parse(reference).map_err(|e| e.to_string())?;
+        let digest = self
+            .handle
+            .block_on(self.client.resolve(&r))
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{r} is not in the registry (manifest unknown)"))?;
+        Ok(ResolvedImage {
+            reference: r.to_string(),
+            digest: digest.to_string(),
+        })
+    }
+
+    fn fetch(&self, image: &ResolvedImage, platform: &Platform, root: &Path) -> Result<(), String> {
+        self.handle
+            .block_on(embed_images(
+                std::slice::from_ref(&image.reference),
+                &shim_platform(platform),
+                &self.client,
+                root,
+            ))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Pull `name` into the store (one platform of an index) and return the stored name.
+pub async fn pull_into(
+    store: &Store,
+    client: &Client,
+    name: &str,
+    platform: &Platform,
+) -> Result<String> {
+    let r = ImageReference::parse(name)?;
+    let sink = Arc::new(StoreSink::new(store.clone(), r.name()));
+    let opts = PullOptions {
+        platform: Some(shim_platform(platform)),
+        all_platforms: false,
+    };
+    let pulled = client
+        .pull(&r, &opts, sink)
+        .await
+        .with_context(|| format!("cannot pull {r}"))?;
+    eprintln!(
+        "pulled {r}: {} ({} blobs fetched, {} bytes; {} already present)",
+        pulled.digest, pulled.blobs_fetched, pulled.bytes_fetched, pulled.blobs_present
+    );
+    Ok(r.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Serve a distribution-layout directory (an image's `registry/` tree) over the OCI
+    /// distribution API.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory holding `docker/registry/v2`.
+    #[arg(long)]
+    pub root: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    pub addr: SocketAddr,
+    /// Refuse pushes.
+    #[arg(long)]
+    pub read_only: bool,
+    /// htpasswd file (bcrypt) requiring Basic auth.
+    #[arg(long)]
+    pub htpasswd: Option<PathBuf>,
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Pull-through proxy config (upstream registries for misses).
+    #[arg(long)]
+    pub proxy: Option<PathBuf>,
+    /// JSON-lines access log.
+    #[arg(long)]
+    pub access_log: Option<PathBuf>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub fn serve(args: ServeArgs) -> Result<()> {
+    let mut cfg = sealer_registry_shim::server::ServeConfig::new(&args.root);
+    cfg.addr = args.addr;
+    cfg.read_only = args.read_only;
+    cfg.htpasswd = args.htpasswd;
+    cfg.tls = args.tls_cert.zip(args.tls_key);
+    cfg.access_log = args.access_log;
+    if let Some(p) = &args.proxy {
+        cfg.proxy = Some(
+            sealer_registry_shim::proxy::ProxyConfig::from_file(p)
+                .with_context(|| format!("proxy config {}", p.display()))?,
+        );
+    }
+    runtime()?.block_on(async {
+        let handle = sealer_registry_shim::server::serve(cfg)
+            .await
+            .context("cannot start the registry")?;
+        eprintln!("serving {} on {}", args.root.display(), handle.url());
+        tokio::select! {
+            _ = handle.wait() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok(())
+    })
+}
+
+pub fn pull(root: &Path, opts: &RegistryOptions, name: &str, platform: Option<&str>) -> Result<()> {
+    let store = Store::open(root)?;
+    let _lease = store.lease()?;
+    let platform = match platform {
+        Some(p) => Platform::parse(p).map_err(anyhow::Error::msg)?,
+        None => Platform::host(),
+    };
+    let client = opts.client()?;
+    let stored = runtime()?.block_on(pull_into(&store, &client, name, &platform))?;
+    let desc = store
+        .resolve(&stored)?
+        .ok_or_else(|| anyhow!("pulled {stored} but the store does not list it"))?;
+    println!("{}", desc.digest());
+    Ok(())
+}
+
+pub fn push(root: &Path, opts: &RegistryOptions, name: &str, target: Option<&str>) -> Result<()> {
+    let store = Store::open(root)?;
+    let desc = store
+        .resolve(name)?
+        .ok_or_else(|| anyhow!("image {name:?} is not in the local store"))?;
+    let target = ImageReference::parse(target.unwrap_or(name))?;
+    let client = opts.client()?;
+    let root_digest = sealer_registry_shim::digest::Digest::parse(&desc.digest().to_string())?;
+    let source = Arc::new(StoreSource { store });
+    let report =
+        runtime()?.block_on(client.push(&target, source, &root_digest, &PushOptions::default()))?;
+    eprintln!(
+        "pushed {target}: {} uploaded ({} bytes), {} mounted, {} already there",
+        report.uploaded.len(),
+        report.bytes_uploaded,
+        report.mounted.len(),
+        report.skipped.len()
+    );
+    println!("{}", report.digest);
+    Ok(())
+}
+
+pub fn login(
+    opts: &RegistryOptions,
+    registry: &str,
+    user: &str,
+    password: Option<String>,
+) -> Result<()> {
+    let password = match password {
+        Some(p) => p,
+        None => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+    };
+    if password.is_empty() {
+        bail!("empty password: pass -p or --password-stdin");
+    }
+    let client = opts.client()?;
+    let written = runtime()?.block_on(client.login(registry, user, &password))?;
+    eprintln!(
+        "login succeeded; credentials stored in {}",
+        written.join(", ")
+    );
+    Ok(())
+}
+
+pub fn logout(opts: &RegistryOptions, registry: &str) -> Result<()> {
+    let client = opts.client()?;
+    if !runtime()?.block_on(client.logout(registry))? {
+        bail!("not logged in to {registry}");
+    }
+    Ok(())
+}

@@ -1,0 +1,436 @@
+//! The runtime stage through the `sealer` binary: `sealer build` a test cluster image, then
+//! `run` / `apply` / `join` / `exec` / `delete` it against network-namespace hosts running
+//! Debian's sshd. Needs root, sshd, ip and busybox; skipped with a printed reason otherwise.
+
+mod common;
+#[path = "common/runtime_fixture.rs"]
+mod fixture;
+
+use common::netns::{Net, unavailable};
+use common::{Run, sealer, sealer_bin};
+use fixture::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+macro_rules! skip_unless_ready {
+    () => {
+        if let Some(why) = unavailable() {
+            eprintln!("SKIP: runtime e2e tests need root, sshd, ip and busybox: {why}");
+            return;
+        }
+    };
+}
+
+const CLUSTER: &str = "e2e";
+const IMAGE: &str = "e2e/cluster:v1";
+
+/// Whether the built binary has the embedded registry (`sealer registry serve`).
+fn has_registry_serve() -> bool {
+    Command::new(sealer_bin())
+        .args(["registry", "serve", "--help"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// A test's world: hosts, a store, and the flags every cluster command gets.
+struct World {
+    net: Net,
+    root: PathBuf,
+    known_hosts: PathBuf,
+    log: PathBuf,
+    real_registry: bool,
+}
+
+impl World {
+    fn new(x: u8, hosts: usize) -> World {
+        let net = Net::new(x, hosts);
+        let s = net.scratch.path().to_path_buf();
+        let real_registry = has_registry_serve();
+        if !real_registry {
+            eprintln!(
+                "NOTE: this sealer has no `registry serve`: the registry phase starts a busybox stand-in"
+            );
+        }
+        World {
+            root: s.join("store"),
+            known_hosts: s.join("pinned_known_hosts"),
+            log: s.join("events.log"),
+            real_registry,
+            net,
+        }
+    }
+
+    fn ip(&self, i: usize) -> String {
+        self.net.hosts[i].ip.clone()
+    }
+
+    fn cluster_dir(&self, i: usize) -> PathBuf {
+        self.net.hosts[i].cluster_dir(CLUSTER)
+    }
+
+    /// `sealer --root R <args> --known-hosts K [--registry-binary FAKE]`.
+    fn sealer(&self, args: &[&str]) -> Run {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend([
+            "--known-hosts".into(),
+            self.known_hosts.display().to_string(),
+            "--connect-timeout".into(),
+            "3".into(),
+        ]);
+        if !self.real_registry {
+            let fake = fake_registry(self.net.scratch.path());
+            all.extend(["--registry-binary".into(), fake.display().to_string()]);
+        }
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        sealer(&self.root, &refs)
+    }
+
+    fn run_args(&self, masters: &str, nodes: &str) -> Vec<String> {
+        let mut v: Vec<String> = ["run", IMAGE, "--masters", masters]
+            .map(String::from)
+            .to_vec();
+        if !nodes.is_empty() {
+            v.extend(["--nodes".into(), nodes.into()]);
+        }
+        v.extend([
+            "--pk".into(),
+            self.net.client_key().display().to_string(),
+            "-e".into(),
+            "GREETING=hello".into(),
+            "-e".into(),
+            format!("E2E_LOG={}", self.log.display()),
+            "--cluster".into(),
+            CLUSTER.into(),
+        ]);
+        v
+    }
+
+    fn states(&self, n: usize) -> Vec<Vec<std::collections::BTreeMap<String, String>>> {
+        (0..n).map(|i| host_state(&self.net, i)).collect()
+    }
+}
+
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn failed(run: &Run) -> String {
+    assert!(
+        !run.status.success(),
+        "expected a failure:\nstdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run.stderr.clone()
+}
+
+/// Marker lines expected on a host after the install, in phase order.
+fn expected_markers(ip: &str, master0: bool) -> Vec<String> {
+    let kube = if master0 {
+        "kubeadm init --config etc/kubeadm.yml --upload-certs".to_string()
+    } else {
+        "kubeadm join 10.9.9.9:6443 --token abc.def --discovery-token-ca-cert-hash sha256:00ff"
+            .to_string()
+    };
+    let mut m = vec![
+        format!("init {ip} hello"),
+        kube,
+        "rootfs-post-install".into(),
+    ];
+    if master0 {
+        m.extend(["app1".to_string(), "app2 from-image".to_string()]);
+    }
+    m
+}
+
+/// master0's markers without the join-token queries the other hosts' joins make there.
+fn own_markers(dir: &Path) -> Vec<String> {
+    markers(dir)
+        .into_iter()
+        .filter(|l| !l.starts_with("kubeadm token") && !l.starts_with("kubeadm init phase"))
+        .collect()
+}
+
+fn registry_needle(w: &World) -> &'static str {
+    if w.real_registry {
+        "registry serve"
+    } else {
+        "busybox httpd"
+    }
+}
+
+/// The embedded registry answers on master0 and serves the image's `registry/` tree.
+fn check_registry(w: &World, manifest_digest: &str) {
+    assert_eq!(
+        w.net.ns_procs(0, registry_needle(w)).len(),
+        1,
+        "registry on master0"
+    );
+    assert!(
+        w.net.ns_procs(1, registry_needle(w)).is_empty(),
+        "not on nodes"
+    );
+    let addr = format!("{}:5000", w.ip(0));
+    if w.real_registry {
+        let resp = http_get(
+            &addr,
+            &format!("/v2/{EMBEDDED_REPO}/manifests/{EMBEDDED_TAG}"),
+            "application/vnd.oci.image.manifest.v1+json",
+        );
+        assert!(
+            resp.starts_with("HTTP/1.") && resp.contains(" 200 "),
+            "{resp}"
+        );
+        assert!(resp.contains(manifest_digest), "{resp}");
+    } else {
+        let resp = http_get(
+            &addr,
+            &format!(
+                "/docker/registry/v2/repositories/{EMBEDDED_REPO}/_manifests/tags/{EMBEDDED_TAG}/current/link"
+            ),
+            "*/*",
+        );
+        assert!(resp.contains(manifest_digest), "{resp}");
+    }
+}
+
+#[test]
+fn run_apply_join_exec_delete_through_the_cli() {
+    skip_unless_ready!();
+    let w = World::new(51, 4);
+    let embedded = build_cluster_image(&w.root, w.net.scratch.path(), IMAGE);
+    build_app_image(&w.root, w.net.scratch.path(), "e2e/app:v1");
+    let before = w.states(4);
+    let (m, nodes) = (w.ip(0), format!("{},{}", w.ip(1), w.ip(2)));
+
+    // --dry-run: the plan (hosts × phases) on stdout, nothing else happens.
+    let mut dry = w.run_args(&m, &nodes);
+    dry.extend(["--dry-run".into(), "--accept-new-host-keys".into()]);
+    let plan = w.sealer(&refs(&dry)).ok().stdout;
+    assert!(
+        plan.contains(&format!("Plan for cluster {CLUSTER}")),
+        "{plan}"
+    );
+    for i in 0..3 {
+        assert!(plan.contains(&w.ip(i)), "{plan}");
+    }
+    assert!(
+        plan.contains("distribute") && plan.contains("kube"),
+        "{plan}"
+    );
+    assert_eq!(w.states(4), before, "a dry run changes no host");
+    assert!(!w.root.join("clusters").join(CLUSTER).exists());
+
+    // run: 1 master + 2 nodes, host keys pinned on first use because we asked for it.
+    let mut args = w.run_args(&m, &nodes);
+    args.push("--accept-new-host-keys".into());
+    let run = w.sealer(&refs(&args)).ok();
+    assert!(run.stdout.is_empty(), "stdout is for data: {}", run.stdout);
+    let plan_at = run.stderr.find("Plan for cluster").expect("plan on stderr");
+    let first_step = run.stderr.find(": started").expect("progress on stderr");
+    assert!(
+        plan_at < first_step,
+        "the plan comes before acting:\n{}",
+        run.stderr
+    );
+    let kubeadm =
+        std::fs::read_to_string(w.net.scratch.path().join("cluster-ctx/bin/kubeadm")).unwrap();
+    for i in 0..3 {
+        let rootfs = w.cluster_dir(i).join("rootfs");
+        assert_eq!(
+            std::fs::read_to_string(rootfs.join("bin/kubeadm")).unwrap(),
+            kubeadm,
+            "rootfs on host {i}"
+        );
+        assert!(rootfs.join("registry/docker/registry/v2/blobs").is_dir());
+        assert_eq!(
+            std::fs::read_to_string(rootfs.join("etc/kubeadm.yml")).unwrap(),
+            format!("advertiseAddress: {}\ngreeting: hello\n", w.ip(i)),
+            "template rendered with the host's env"
+        );
+    }
+    assert_eq!(own_markers(&w.cluster_dir(0)), expected_markers(&m, true));
+    for i in 1..3 {
+        assert_eq!(
+            markers(&w.cluster_dir(i)),
+            expected_markers(&w.ip(i), false)
+        );
+    }
+    let pinned = std::fs::read_to_string(&w.known_hosts).unwrap();
+    assert!((0..3).all(|i| pinned.contains(&w.ip(i))), "{pinned}");
+    check_registry(&w, &embedded);
+    let hosts_file = std::fs::read_to_string(w.net.hosts[2].etc_hosts()).unwrap();
+    assert!(hosts_file.contains(&format!("{m} sea.hub")), "{hosts_file}");
+    // The applied Clusterfile is kept locally and on master0, identically.
+    let saved = w.root.join("clusters").join(CLUSTER).join("Clusterfile");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(w.cluster_dir(0).join("Clusterfile")).unwrap(),
+        text
+    );
+    assert!(
+        text.contains(IMAGE) && text.contains("GREETING=hello"),
+        "{text}"
+    );
+
+    // apply of the saved Clusterfile changes nothing, and says so.
+    let settled = w.states(3);
+    let dry = w
+        .sealer(&["apply", "-f", saved.to_str().unwrap(), "--dry-run"])
+        .ok();
+    assert!(dry.stdout.contains("nothing to do"), "{}", dry.stdout);
+    let again = w.sealer(&["apply", "-f", saved.to_str().unwrap()]).ok();
+    assert!(!again.stderr.contains(": started"), "{}", again.stderr);
+    assert!(again.stderr.contains("nothing to do"), "{}", again.stderr);
+    assert_eq!(w.states(3), settled, "a second apply touches no host");
+
+    // join: a new host key is refused unless pinning is asked for; nothing changes then.
+    let e = failed(&w.sealer(&["join", "--nodes", &w.ip(3)]));
+    assert!(
+        e.contains(&format!("host {} failed in phase check", w.ip(3))),
+        "{e}"
+    );
+    assert!(
+        e.contains("unknown host key") && e.contains("nothing was changed"),
+        "{e}"
+    );
+    assert_eq!(host_state(&w.net, 3), before[3]);
+    w.sealer(&["join", "--nodes", &w.ip(3), "--accept-new-host-keys"])
+        .ok();
+    assert_eq!(
+        markers(&w.cluster_dir(3)),
+        expected_markers(&w.ip(3), false)
+    );
+
+    // exec on a role: each node's output under its own header.
+    let out = w
+        .sealer(&["exec", "--roles", "node", "cat /etc/hosts"])
+        .ok();
+    for i in 1..4 {
+        assert!(
+            out.stdout.contains(&format!("==> {} <==", w.ip(i))),
+            "{}",
+            out.stdout
+        );
+    }
+    assert!(!out.stdout.contains(&format!("==> {m} <==")));
+    assert_eq!(out.stdout.matches(" sea.hub").count(), 3, "{}", out.stdout);
+    let e = failed(&w.sealer(&["exec", "--roles", "master", "exit 3"]));
+    assert!(e.contains(&m) && e.contains("exit code 3"), "{e}");
+
+    // delete --nodes with --prune: clean script ran, host 4 is as before.
+    w.sealer(&["delete", "--nodes", &w.ip(3), "--prune"]).ok();
+    assert!(lines(&w.log).contains(&format!("clean {}", w.ip(3))));
+    assert_eq!(
+        host_state(&w.net, 3),
+        before[3],
+        "a pruned node is as before"
+    );
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(!text.contains(&w.ip(3)), "{text}");
+
+    // An app-installer image goes onto the running cluster: masters only, launched once.
+    let app = w.sealer(&["run", "e2e/app:v1"]).ok();
+    assert!(app.stderr.contains("install app image"), "{}", app.stderr);
+    assert_eq!(
+        lines(&w.log)
+            .iter()
+            .filter(|l| l.starts_with("web-deployed"))
+            .count(),
+        1
+    );
+    assert!(lines(&w.log).contains(&format!("web-deployed {m}")));
+    let apps = w.cluster_dir(0).join("apps");
+    assert!(apps.is_dir(), "app rootfs on master0");
+    assert!(
+        !w.cluster_dir(1).join("apps").exists(),
+        "nodes get no app rootfs"
+    );
+    w.sealer(&["run", "e2e/app:v1"]).ok();
+    assert_eq!(
+        lines(&w.log)
+            .iter()
+            .filter(|l| l.starts_with("web-deployed"))
+            .count(),
+        1,
+        "an installed app image is not launched again"
+    );
+
+    // delete --all: every host as before the run, the registry stopped, the state gone.
+    w.sealer(&["delete", "--all"]).ok();
+    assert_eq!(w.states(4), before, "hosts as before the run");
+    assert!(
+        w.net.ns_procs(0, registry_needle(&w)).is_empty(),
+        "registry stopped"
+    );
+    assert!(!w.root.join("clusters").join(CLUSTER).exists());
+    let e = failed(&w.sealer(&["exec", "true"]));
+    assert!(e.contains("no cluster is installed"), "{e}");
+}
+
+#[test]
+fn bad_input_gives_clear_errors_and_changes_nothing() {
+    skip_unless_ready!();
+    let w = World::new(52, 2);
+    build_cluster_image(&w.root, w.net.scratch.path(), IMAGE);
+    let before = w.states(2);
+    std::fs::copy(w.net.known_hosts(), &w.known_hosts).unwrap();
+    let unchanged = |what: &str| assert_eq!(w.states(2), before, "a host changed after {what}");
+
+    // A malformed Clusterfile names the file and the field.
+    let bad = w.net.scratch.path().join("Clusterfile");
+    std::fs::write(
+        &bad,
+        format!(
+            "apiVersion: sealer.io/v2\nkind: Cluster\nmetadata:\n  name: {CLUSTER}\nspec:\n  image: {IMAGE}\n  hostz:\n    - ips: [{}]\n      roles: [master]\n",
+            w.ip(0)
+        ),
+    )
+    .unwrap();
+    let e = failed(&w.sealer(&["apply", "-f", bad.to_str().unwrap()]));
+    assert!(
+        e.contains(bad.to_str().unwrap()) && e.contains("hostz"),
+        "{e}"
+    );
+    unchanged("a malformed Clusterfile");
+
+    // An unreachable host fails the check phase by name; nothing happens anywhere.
+    let missing = format!("10.213.{}.99", w.net.x);
+    let e = failed(&w.sealer(&refs(
+        &w.run_args(&w.ip(0), &format!("{},{missing}", w.ip(1))),
+    )));
+    assert!(
+        e.contains(&format!("host {missing} failed in phase check")),
+        "{e}"
+    );
+    assert!(e.contains("nothing was changed on any host"), "{e}");
+    unchanged("an unreachable host");
+
+    // A wrong password.
+    let mut args = w.run_args(&w.ip(0), "");
+    let pk = args.iter().position(|a| a == "--pk").unwrap();
+    args.splice(pk..pk + 2, ["-p".to_string(), "wrong-password".to_string()]);
+    let e = failed(&w.sealer(&refs(&args)));
+    assert!(e.contains("authentication as root failed"), "{e}");
+    unchanged("a wrong password");
+
+    // An unknown host key without --accept-new-host-keys.
+    std::fs::write(&w.known_hosts, "").unwrap();
+    let e = failed(&w.sealer(&refs(&w.run_args(&w.ip(0), &w.ip(1)))));
+    assert!(e.contains("unknown host key SHA256:"), "{e}");
+    assert!(e.contains("accept-new-host-keys"), "{e}");
+    unchanged("unknown host keys");
+
+    // Bad flags and unknown images are refused before any host is contacted.
+    let e = failed(&w.sealer(&["run", IMAGE, "--masters", "10.0.0.9-10.0.0.1"]));
+    assert!(e.contains("start is after the end"), "{e}");
+    let e = failed(&w.sealer(&["run", "e2e/nothere:v1", "--masters", &w.ip(0)]));
+    assert!(
+        e.contains("e2e/nothere:v1") && e.contains("not found"),
+        "{e}"
+    );
+    let e = failed(&w.sealer(&["delete", "--nodes", &w.ip(1)]));
+    assert!(e.contains("no cluster is installed"), "{e}");
+    unchanged("refused commands");
+}
