@@ -9,7 +9,7 @@ use sealer_registry_shim::client::{
     Client, ClientConfig, PullOptions, PushOptions, StoreSink, StoreSource,
 };
 use sealer_registry_shim::embed::embed_images;
-use sealer_registry_shim::reference::ImageReference;
+use sealer_registry_shim::reference::{ImageReference, normalize_domain};
 use sealer_solver::embed::{ImageEmbedder, ResolvedImage};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -59,7 +59,9 @@ impl RegistryOptions {
             let parsed: ConfigFile = serde_json::from_str(&text)
                 .with_context(|| format!("registry config {} is not valid", path.display()))?;
             cfg.insecure_registries.extend(parsed.insecure_registries);
-            cfg.endpoints.extend(parsed.endpoints);
+            for (domain, url) in parsed.endpoints {
+                cfg.endpoints.insert(normalize_domain(&domain), url);
+            }
         }
         cfg.insecure_registries
             .extend(self.insecure.iter().cloned());
@@ -67,7 +69,10 @@ impl RegistryOptions {
             let (domain, url) = pair
                 .split_once('=')
                 .ok_or_else(|| anyhow!("--registry-endpoint {pair:?}: expected DOMAIN=URL"))?;
-            cfg.endpoints.insert(domain.to_string(), url.to_string());
+            // Keyed by normalized domain so a flag replaces a config-file entry
+            // (`registry-1.docker.io` and `docker.io` are one registry).
+            cfg.endpoints
+                .insert(normalize_domain(domain), url.to_string());
         }
         Ok(Client::new(cfg)?)
     }

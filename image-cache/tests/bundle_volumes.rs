@@ -202,3 +202,29 @@ fn single_file_still_loads_by_path() {
     let err = load_path(&dst, &f.root.join("nope.tar")).unwrap_err();
     assert!(err.to_string().contains("nope.tar"), "{err}");
 }
+
+#[test]
+fn failed_split_save_leaves_no_file() {
+    let f = fixture();
+    // Damage the big layer in place (same size): the save re-hashes it and stops mid-stream.
+    let path = f.src.blob_path(&f.a.digest);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let out = f.root.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let err = save_split(
+        &f.src,
+        &names(&["app:v2"]),
+        &out.join("b.tar"),
+        1024,
+        &plain(ArchiveCompression::None),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, sealer_image_cache::StoreError::DigestMismatch { .. }),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -16,12 +16,12 @@ use tokio::task::JoinSet;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SolveError {
-    #[error("{}{name}: {source}", location_prefix(.location))]
+    #[error("{}{name}: {error}", location_prefix(.location))]
     Step {
         name: String,
         location: Option<Location>,
         /// Shown in the message itself (not as a `source`), so reports do not repeat it.
-        source: Box<StepError>,
+        error: Box<StepError>,
     },
     #[error("invalid build graph: {0}")]
     Graph(#[from] GraphError),
@@ -356,6 +356,6 @@ fn step_error(def: &Definition, digest: &VertexDigest, e: StepError) -> SolveErr
     SolveError::Step {
         name: def.name(digest),
         location: info.and_then(|i| i.location.clone()),
-        source: Box::new(e),
+        error: Box::new(e),
     }
 }

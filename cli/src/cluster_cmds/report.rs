@@ -39,10 +39,12 @@ pub fn plan_text(plan: &Plan) -> String {
 /// A runtime failure as the user reads it: what failed where, and what to do next.
 pub fn explain(command: &str, err: RuntimeError) -> anyhow::Error {
     let failures = err.host_failures();
-    let hint = if failures.is_empty() {
+    let hint = if failures.is_empty() || command == "exec" {
         None
     } else if failures.iter().all(|f| f.phase == Phase::Check) {
         Some("nothing was changed on any host")
+    } else if command == "delete" {
+        Some("fix the cause and rerun the same command to finish the removal")
     } else {
         Some(
             "finished phases are recorded: fix the cause and rerun the same command (or `sealer apply -f` the Clusterfile) to continue",

@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests: locate the built `sealer`, run it, make contexts.
 #![allow(dead_code)]
 
+pub mod daemons;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
