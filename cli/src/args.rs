@@ -173,6 +173,19 @@ pub struct BuildArgs {
     /// all: embed container images; lite: list them without downloading.
     #[arg(long = "build-mode", value_enum, default_value = "all")]
     pub build_mode: BuildMode,
+    /// Cluster the launch is observed on: `embedded` (an in-process API server),
+    /// `kubeconfig=PATH` (a real cluster), or `none` (no observation, static lists only).
+    #[arg(long, default_value = "embedded")]
+    pub cluster: String,
+    /// How long to wait for workloads to settle on a real cluster, in seconds.
+    #[arg(long, default_value_t = 120)]
+    pub observe_timeout: u64,
+    /// Do not embed images found only indirectly (ConfigMap data, arguments, env).
+    #[arg(long)]
+    pub no_indirect_images: bool,
+    /// Write the image discovery report (JSON) here.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Steps that may run at once.
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,

@@ -2,9 +2,12 @@
 
 use crate::adapters::{DiskContext, StoreResolver};
 use crate::args::{BuildArgs, BuildMode, LayerCompression, parse_pairs};
+use crate::observe::ClusterObserver;
 use crate::progress::renderer;
 use crate::registry::{RegistryEmbedder, RegistryOptions};
 use anyhow::{Context, Result, bail};
+use sealer_build_cluster::cluster::{ClusterFactory, EmbeddedFactory, KubeconfigFactory};
+use sealer_build_cluster::launch::ObserveOptions;
 use sealer_frontend::{CompileOptions, compile};
 use sealer_image_cache::Store;
 use sealer_image_cache::sealer_meta::{ImageType, Platform};
@@ -13,9 +16,11 @@ use sealer_solver::checksum::ChecksumCache;
 use sealer_solver::context::LocalContext;
 use sealer_solver::embed::{EXTRA_CONTAINER_IMAGES, EmbedOp, parse_image_list};
 use sealer_solver::export::{ExportOptions, export};
-use sealer_solver::graph::{Definition, Op, Vertex, VertexInfo};
+use sealer_solver::graph::{Op, Vertex, VertexInfo};
+use sealer_solver::observe::{EXTRA_REPORT, ObserveOp};
 use sealer_solver::progress::{Event, ProgressSink};
 use sealer_solver::sandbox::{Bubblewrap, Sandbox, Unsandboxed};
+use sealer_solver::spec::BuildDefinition;
 use sealer_solver::{SolveOptions, Solver, Worker};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -78,12 +83,18 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
     };
     let mut compiled =
         compile(&source, &options, &DiskContext(&context), &resolver).map_err(KubefileError)?;
-    add_embed_step(
-        &mut compiled.definition.graph,
-        images,
-        ignored,
-        &options.platform,
-        args.build_mode,
+    let list_texts = read_list_texts(&args.image_lists)?;
+    let backend = observe_backend(&args.cluster)?;
+    add_launch_steps(
+        &mut compiled.definition,
+        LaunchSteps {
+            images,
+            ignored,
+            list_texts,
+            backend,
+            include_indirect: !args.no_indirect_images,
+            lite: args.build_mode == BuildMode::Lite,
+        },
     );
     let progress: Arc<dyn ProgressSink> = Arc::from(renderer(args.progress));
     for warning in &compiled.warnings {
@@ -130,7 +141,18 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
             compression,
             TarOptions { source_date_epoch },
         )
-        .with_embedder(embedder),
+        .with_embedder(embedder)
+        .with_observer(Arc::new(ClusterObserver {
+            factory: cluster_factory(&args.cluster)?,
+            handle: runtime.handle().clone(),
+            options: ObserveOptions {
+                observe_timeout: std::time::Duration::from_secs(args.observe_timeout),
+                unlaunched_apps: true,
+            },
+            bwrap: sealer_solver::sandbox::which("bwrap")
+                .filter(|_| Bubblewrap::detect().is_some()),
+            helm: sealer_solver::sandbox::which("helm"),
+        })),
     );
     let solver = Solver::new(
         worker.clone(),
@@ -171,37 +193,73 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
             compiled.definition.graph.vertices.len() - solved.executed.len()
         ),
     });
+    if let Some(path) = &args.report {
+        let report = solved
+            .extras
+            .values()
+            .find_map(|e| e.get(EXTRA_REPORT).cloned())
+            .unwrap_or_else(|| r#"{"images":[],"unresolved":[]}"#.to_string());
+        std::fs::write(path, report)
+            .with_context(|| format!("cannot write report {}", path.display()))?;
+    }
     println!("{}", exported.manifest_digest);
     Ok(())
 }
 
-/// Append the step that embeds container images (from imageList files in the rootfs and
-/// `--image-list`) after the filesystem steps.
-fn add_embed_step(
-    graph: &mut Definition,
+/// What follows the filesystem steps.
+struct LaunchSteps {
     images: Vec<String>,
     ignored: Vec<String>,
-    platform: &Platform,
-    mode: BuildMode,
-) {
-    let Some(output) = graph.output.clone() else {
+    list_texts: Vec<String>,
+    backend: Option<String>,
+    include_indirect: bool,
+    lite: bool,
+}
+
+/// Append the observe step (when the image launches anything and a cluster is configured)
+/// and the step that embeds container images.
+fn add_launch_steps(def: &mut BuildDefinition, steps: LaunchSteps) {
+    let graph = &mut def.graph;
+    let Some(fs) = graph.output.clone() else {
         return;
     };
-    let op = Op::EmbedImages(EmbedOp {
-        images,
-        ignored,
-        platform: platform.clone(),
-        scan_image_lists: true,
-        lite: mode == BuildMode::Lite,
-    });
-    let name = match mode {
-        BuildMode::All => "embed container images",
-        BuildMode::Lite => "list container images (lite)",
+    let ext = &def.image.extension;
+    let launches = !ext.launch.cmds.is_empty() || !ext.applications.is_empty();
+    let mut inputs = vec![fs.clone()];
+    if let (true, Some(backend)) = (launches, steps.backend) {
+        let observe = graph.add(
+            Vertex {
+                op: Op::Observe(ObserveOp {
+                    extension: serde_json::to_string(ext).unwrap_or_default(),
+                    backend,
+                    include_indirect: steps.include_indirect,
+                    unlaunched_apps: true,
+                    image_lists: steps.list_texts,
+                }),
+                inputs: vec![fs],
+            },
+            VertexInfo {
+                name: "observe launch on a build cluster".to_string(),
+                location: None,
+            },
+        );
+        inputs.push(observe);
+    }
+    let name = if steps.lite {
+        "list container images (lite)"
+    } else {
+        "embed container images"
     };
     let embed = graph.add(
         Vertex {
-            op,
-            inputs: vec![output],
+            op: Op::EmbedImages(EmbedOp {
+                images: steps.images,
+                ignored: steps.ignored,
+                platform: def.image.platform.clone(),
+                scan_image_lists: true,
+                lite: steps.lite,
+            }),
+            inputs,
         },
         VertexInfo {
             name: name.to_string(),
@@ -209,6 +267,46 @@ fn add_embed_step(
         },
     );
     graph.output = Some(embed);
+}
+
+/// The `--cluster` value as it enters cache keys: a kubeconfig by content digest.
+fn observe_backend(cluster: &str) -> Result<Option<String>> {
+    match cluster {
+        "none" => Ok(None),
+        "embedded" => Ok(Some("embedded".into())),
+        other => {
+            let path = other.strip_prefix("kubeconfig=").ok_or_else(|| {
+                anyhow::anyhow!("--cluster {other:?}: expected embedded, none or kubeconfig=PATH")
+            })?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read kubeconfig {path}"))?;
+            Ok(Some(format!(
+                "kubeconfig:sha256:{}",
+                hex::encode(Sha256::digest(&bytes))
+            )))
+        }
+    }
+}
+
+fn cluster_factory(cluster: &str) -> Result<Box<dyn ClusterFactory>> {
+    Ok(match cluster.strip_prefix("kubeconfig=") {
+        Some(path) => Box::new(KubeconfigFactory {
+            kubeconfig: path.into(),
+        }),
+        None => Box::new(EmbeddedFactory {
+            config: Default::default(),
+        }),
+    })
+}
+
+fn read_list_texts(files: &[std::path::PathBuf]) -> Result<Vec<String>> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read image list {}", f.display()))
+        })
+        .collect()
 }
 
 /// Image references from list files (one per line, `#` comments).

@@ -10,6 +10,7 @@ use sealer_image_cache::archive::{
     self, ArchiveCompression, Inventory, SaveOptions, SaveReport, inventory_of_dir,
 };
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 fn open(root: &Path) -> Result<Store> {
@@ -102,10 +103,18 @@ fn save_file(
         opts,
     )
     .with_context(|| format!("cannot save {}", output.display()))?;
+    publish(tmp, output)?;
+    Ok(report)
+}
+
+/// fsync, make world-readable like the volumes (temp files start 0600), rename into place.
+fn publish(tmp: tempfile::NamedTempFile, output: &Path) -> Result<()> {
     tmp.as_file().sync_all()?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     tmp.persist(output)
         .with_context(|| format!("cannot write {}", output.display()))?;
-    Ok(report)
+    Ok(())
 }
 
 fn summarize(output: &Path, r: &SaveReport) {
@@ -179,9 +188,7 @@ pub fn inventory(root: &Path, output: &Path, registry_dir: Option<&Path>) -> Res
             .tempfile_in(dir)
             .with_context(|| format!("cannot write into {}", dir.display()))?;
         tmp.write_all(&bytes)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(output)
-            .with_context(|| format!("cannot write {}", output.display()))?;
+        publish(tmp, output)?;
     }
     eprintln!(
         "inventory: {} blob(s) ({} in the store{}), {} image(s)",

@@ -9,6 +9,7 @@ mod image_provider;
 mod images;
 mod snapshots;
 
+mod observe;
 mod progress;
 mod registry;
 

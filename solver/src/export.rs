@@ -92,7 +92,7 @@ pub fn export(
     let mut history = base_history(store, spec)?;
     // One entry per layer a step added (an empty-layer entry for a step that added none).
     for (digest, vertex) in &def.vertices {
-        if matches!(vertex.op, Op::Scratch | Op::Image { .. }) {
+        if matches!(vertex.op, Op::Scratch | Op::Image { .. } | Op::Observe(_)) {
             continue;
         }
         let added = layers_added(def, solved, digest);

@@ -90,6 +90,8 @@ pub enum Op {
     Run(RunOp),
     /// Embed container images into `registry/` (one layer per image).
     EmbedImages(crate::embed::EmbedOp),
+    /// Run the launch against a temporary cluster and record the images it needs.
+    Observe(crate::observe::ObserveOp),
 }
 
 impl Op {
@@ -101,6 +103,7 @@ impl Op {
             Op::Copy(_) => "copy",
             Op::Run(_) => "run",
             Op::EmbedImages(_) => "embed",
+            Op::Observe(_) => "observe",
         }
     }
 }

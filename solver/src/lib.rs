@@ -13,6 +13,7 @@ pub mod export;
 pub mod fetch;
 pub mod graph;
 pub mod keys;
+pub mod observe;
 pub mod progress;
 pub mod sandbox;
 pub mod solve;

@@ -59,6 +59,8 @@ pub struct Solved {
     pub cached: Vec<VertexDigest>,
     /// Chain length of each vertex's result, where known (from a result or a cache record).
     pub layer_counts: BTreeMap<VertexDigest, usize>,
+    /// Metadata of every vertex whose result or record is known.
+    pub extras: BTreeMap<VertexDigest, BTreeMap<String, String>>,
 }
 
 pub struct Solver {
@@ -133,17 +135,21 @@ impl Solver {
         }
         let executed = self.run_pending(def, &keys, &mut results, to_run).await?;
         let mut layer_counts = BTreeMap::new();
+        let mut extras = BTreeMap::new();
         for (d, _) in &def.vertices {
-            let count = match results.get(d) {
-                Some(result) => Some(result.chain.len()),
+            let known = match results.get(d) {
+                Some(result) => Some((result.chain.len(), result.extra.clone())),
                 None => self
                     .worker
                     .store
                     .cache_record(&keys[d])?
-                    .map(|r| r.layers.len()),
+                    .map(|r| (r.layers.len(), r.extra)),
             };
-            if let Some(n) = count {
+            if let Some((n, extra)) = known {
                 layer_counts.insert(d.clone(), n);
+                if !extra.is_empty() {
+                    extras.insert(d.clone(), extra);
+                }
             }
         }
         let output = results.remove(&output).unwrap_or_default();
@@ -155,6 +161,7 @@ impl Solver {
             executed,
             cached,
             layer_counts,
+            extras,
         })
     }
 

@@ -58,6 +58,10 @@ pub enum StepError {
     Embed { reference: String, message: String },
     #[error("this build has no registry client to embed container images with")]
     NoEmbedder,
+    #[error("{message}")]
+    Observe { message: String },
+    #[error("this build has no cluster to observe the launch with")]
+    NoObserver,
     #[error("base image {reference:?}: {message}")]
     BaseImage { reference: String, message: String },
     #[error("cannot read {path}: {source}")]
@@ -80,6 +84,8 @@ pub struct Worker {
     pub tar: TarOptions,
     /// Fetches container images for embed steps.
     pub embedder: Option<Arc<dyn crate::embed::ImageEmbedder>>,
+    /// Runs observe steps against a cluster.
+    pub observer: Option<Arc<dyn crate::observe::Observer>>,
     /// URL downloads made while computing keys, reused by execution.
     downloads: Mutex<HashMap<String, PathBuf>>,
 }
@@ -106,6 +112,7 @@ impl Worker {
             compression,
             tar,
             embedder: None,
+            observer: None,
             downloads: Mutex::new(HashMap::new()),
         }
     }
@@ -113,6 +120,12 @@ impl Worker {
     /// Give embed steps a registry client.
     pub fn with_embedder(mut self, embedder: Arc<dyn crate::embed::ImageEmbedder>) -> Self {
         self.embedder = Some(embedder);
+        self
+    }
+
+    /// Give observe steps a cluster.
+    pub fn with_observer(mut self, observer: Arc<dyn crate::observe::Observer>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -134,7 +147,7 @@ impl Worker {
     /// Checksum of the content an op reads (None for ops that read nothing).
     pub fn content_checksum(&self, op: &Op) -> Result<Option<String>, StepError> {
         match op {
-            Op::Scratch | Op::Run(_) | Op::EmbedImages(_) => Ok(None),
+            Op::Scratch | Op::Run(_) | Op::EmbedImages(_) | Op::Observe(_) => Ok(None),
             Op::Image { reference, .. } => Ok(Some(self.resolve_base(reference)?.0)),
             Op::Copy(copy) => self.copy_checksum(copy).map(Some),
         }
@@ -244,6 +257,7 @@ impl Worker {
                 Ok(StepResult::of(chain))
             }
             Op::EmbedImages(embed) => self.exec_embed(embed, inputs, log),
+            Op::Observe(observe) => self.exec_observe(observe, inputs, log),
         }
     }
 

@@ -57,7 +57,7 @@ fn layer_listing(root: &Path, tmp: &Path, name: &str) -> String {
 #[test]
 fn add_downloads_urls_and_extracts_local_archives() {
     let tmp = tempfile::tempdir().unwrap();
-    let (base, hits) = serve("kind: Deployment\n");
+    let (base, hits) = serve("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: remote}\n");
     let ctx = tmp.path().join("ctx");
     write_files(&ctx, &[("payload/inner/file.txt", "inside\n")]);
     run_tool(

@@ -113,14 +113,26 @@ fn fixture_three_app_types_with_appcmds() {
         &ctx,
         &[
             ("Kubefile", kubefile),
-            ("yamlcontext/a.yaml", "kind: A\n"),
-            ("yamlcontext/b.yaml", "kind: B\n"),
-            ("yamlcontext/c.yml", "kind: C\n"),
+            (
+                "yamlcontext/a.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+            ),
+            (
+                "yamlcontext/b.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
+            ),
+            (
+                "yamlcontext/c.yml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            ),
             ("shellcontext/a.sh", "echo a\n"),
             ("shellcontext/b.sh", "echo b\n"),
             ("shellcontext/c.sh", "echo c\n"),
             ("install.sh", "echo install\n"),
-            ("mixedcontext/app.yaml", "kind: M\n"),
+            (
+                "mixedcontext/app.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\n",
+            ),
             ("mixedcontext/run.sh", "echo m\n"),
         ],
     );
@@ -164,8 +176,14 @@ fn labels_cni_csi_and_kubeversion_are_recorded_and_folded() {
                 "Kubefile",
                 "FROM scratch\nKUBEVERSION 1.22 - 1.24\nLABEL team=infra\nCNI calico local://calico.yaml\nCSI openebs local://openebs.yaml\nLAUNCH [\"calico\"]\n",
             ),
-            ("calico.yaml", "kind: DaemonSet\n"),
-            ("openebs.yaml", "kind: StorageClass\n"),
+            (
+                "calico.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: calico}\n",
+            ),
+            (
+                "openebs.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: openebs}\n",
+            ),
         ],
     );
     let root = tmp.path().join("store");

@@ -437,3 +437,57 @@ fn bad_input_gives_clear_errors_and_changes_nothing() {
     assert!(e.contains("no cluster is installed"), "{e}");
     unchanged("refused commands");
 }
+
+#[test]
+fn a_failing_step_names_host_phase_and_stderr_then_apply_resumes() {
+    skip_unless_ready!();
+    let w = World::new(53, 2);
+    build_cluster_image(&w.root, w.net.scratch.path(), IMAGE);
+    let before = w.states(2);
+    std::fs::copy(w.net.known_hosts(), &w.known_hosts).unwrap();
+    let flag = w.net.scratch.path().join("fail-once");
+    std::fs::write(&flag, "").unwrap();
+    let cf = w.net.scratch.path().join("Clusterfile");
+    std::fs::write(
+        &cf,
+        format!(
+            "apiVersion: sealer.io/v2\nkind: Cluster\nmetadata:\n  name: {CLUSTER}\nspec:\n  image: {IMAGE}\n  env: [GREETING=hello, E2E_LOG={log}]\n  ssh:\n    user: root\n    pk: {key}\n  hosts:\n    - ips: [{m}]\n      roles: [master]\n    - ips: [{n}]\n      roles: [node]\n---\napiVersion: sealer.io/v1\nkind: Plugin\nmetadata:\n  name: fail-once\nspec:\n  type: SHELL\n  action: post-init-host\n  scope: node\n  data: if [ -f {flag} ]; then echo \"boom on $SEALER_HOST_IP\" >&2; exit 7; fi\n",
+            log = w.log.display(),
+            key = w.net.client_key().display(),
+            m = w.ip(0),
+            n = w.ip(1),
+            flag = flag.display(),
+        ),
+    )
+    .unwrap();
+    let e = failed(&w.sealer(&["apply", "-f", cf.to_str().unwrap()]));
+    assert!(
+        e.contains(&format!("host {} failed in phase init", w.ip(1))),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!("boom on {}", w.ip(1))),
+        "stderr tail: {e}"
+    );
+    assert!(e.contains("rerun the same command"), "{e}");
+    assert!(
+        !e.contains(&format!("host {} failed", w.ip(0))),
+        "only the failing host is named: {e}"
+    );
+
+    // Fixed: the same Clusterfile again finishes without redoing master0's finished phases.
+    std::fs::remove_file(&flag).unwrap();
+    let rerun = w.sealer(&["apply", "-f", cf.to_str().unwrap()]).ok();
+    let m = w.ip(0);
+    for phase in ["distribute", "registry", "init"] {
+        assert!(
+            !rerun.stderr.contains(&format!("[{m}] {phase}: started")),
+            "master0 redid {phase}:\n{}",
+            rerun.stderr
+        );
+    }
+    assert_eq!(own_markers(&w.cluster_dir(0)), expected_markers(&m, true));
+    assert!(markers(&w.cluster_dir(1)).contains(&"rootfs-post-install".to_string()));
+    w.sealer(&["delete", "--all"]).ok();
+    assert_eq!(w.states(2), before, "hosts as before");
+}

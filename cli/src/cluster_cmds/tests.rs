@@ -1,5 +1,7 @@
 use super::*;
 use clap::{CommandFactory, Parser};
+use sealer_runtime::clusterfile::resolve_hosts;
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 struct T {

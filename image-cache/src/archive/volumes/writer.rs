@@ -52,9 +52,16 @@ impl SplitWriter {
                 message: "split volumes need a file name to number".to_string(),
             });
         }
+        let dir = parent_dir(base);
+        if !dir.is_dir() {
+            return Err(StoreError::Volume {
+                path: base.to_path_buf(),
+                message: format!("the directory {} does not exist", dir.display()),
+            });
+        }
         Ok(SplitWriter {
             base: base.to_path_buf(),
-            dir: parent_dir(base),
+            dir,
             volume_size,
             current: None,
             done: Vec::new(),
@@ -66,7 +73,10 @@ impl SplitWriter {
             ".{}.partial",
             file_name(&volume_path(&self.base, self.done.len()))
         );
-        let tmp = TempFile::new_in(&self.dir, &prefix).map_err(std::io::Error::other)?;
+        let tmp = TempFile::new_in(&self.dir, &prefix).map_err(|e| match e {
+            StoreError::Io { source, .. } => source,
+            other => std::io::Error::other(other.to_string()),
+        })?;
         Ok(self.current.insert(OpenVolume {
             tmp,
             hasher: Hasher::new(),
