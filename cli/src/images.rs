@@ -207,6 +207,12 @@ pub fn prune(root: &Path, keep_cache: bool) -> Result<()> {
     // Unpacked snapshots are regenerable: drop them while no build runs.
     if !keep_cache && let Some(lease) = store.try_exclusive_lease()? {
         sealer_snapshotter::clear_caches(&store.root().join("snapshots"))?;
+        // Materialized root filesystems (for run/apply) are regenerated on demand.
+        let rootfs = store.root().join("rootfs");
+        if rootfs.exists() {
+            std::fs::remove_dir_all(&rootfs)
+                .with_context(|| format!("cannot remove {}", rootfs.display()))?;
+        }
         drop(lease);
     }
     let report = store.prune(&PruneOptions {

@@ -226,7 +226,7 @@ pub fn push(root: &Path, opts: &RegistryOptions, name: &str, target: Option<&str
         .ok_or_else(|| anyhow!("image {name:?} is not in the local store"))?;
     let target = ImageReference::parse(target.unwrap_or(name))?;
     let client = opts.client()?;
-    let root_digest = sealer_registry_shim::digest::Digest::parse(&desc.digest().to_string())?;
+    let root_digest = sealer_registry_shim::digest::Digest::parse(desc.digest().as_ref())?;
     let source = Arc::new(StoreSource { store });
     let report =
         runtime()?.block_on(client.push(&target, source, &root_digest, &PushOptions::default()))?;

@@ -2,7 +2,7 @@
 //! blob goes through a verifying BlobWriter; a delta's base is checked before any blob is
 //! read; tags are set in one index update only once every image is complete.
 
-use std::io::{BufReader, Cursor, Read};
+use std::io::{BufReader, Cursor, Read, Write};
 use std::path::Path;
 
 use oci_spec::image::Descriptor;
@@ -180,8 +180,18 @@ fn ingest_blob(store: &Store, entry: &mut impl Read, hex: &str) -> Result<(), St
         return Ok(());
     }
     let mut w = store.blob_writer()?;
-    std::io::copy(entry, &mut w)
-        .map_err(|e| StoreError::io("read blob from archive", format!("blobs/sha256/{hex}"), e))?;
+    let err = |e| StoreError::io("read blob from archive", format!("blobs/sha256/{hex}"), e);
+    // Large reads: std::io::copy would move 8 KiB at a time through decoder and hasher.
+    let mut buf = vec![0u8; IO_BUFFER];
+    loop {
+        let n = match entry.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(err(e)),
+        };
+        w.write_all(&buf[..n]).map_err(err)?;
+    }
     w.finish(Some(&expected))?;
     Ok(())
 }

@@ -35,6 +35,11 @@ const KNOWN_ENTRIES: &[&str] = &[
     "tmp",
     "cache",
     "locks",
+    // Regenerable state of the CLI: materialized image root filesystems, cluster state,
+    // and (on a runtime host) sealer's default dataRoot.
+    "rootfs",
+    "clusters",
+    "data",
     "snapshots",
 ];
 
