@@ -186,6 +186,17 @@ pub struct BuildArgs {
     /// Write the image discovery report (JSON) here.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Export the build cache: `type=local,dest=DIR` or `type=registry,ref=REF`, with
+    /// `,mode=max` (default: every record used) or `,mode=min` (the final step only).
+    #[arg(long = "cache-to", value_name = "SPEC")]
+    pub cache_to: Vec<String>,
+    /// Import a build cache lazily: `type=local,src=DIR` or `type=registry,ref=REF`.
+    #[arg(long = "cache-from", value_name = "SPEC")]
+    pub cache_from: Vec<String>,
+    /// Say, for every step that missed the cache, what changed since the last build of this
+    /// tag.
+    #[arg(long)]
+    pub explain_cache: bool,
     /// Steps that may run at once.
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,

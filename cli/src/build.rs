@@ -68,6 +68,16 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
         .enable_all()
         .build()?;
     let client = registry.client()?;
+    let cache_to = args
+        .cache_to
+        .iter()
+        .map(|s| crate::cache_io::parse_spec(s, true))
+        .collect::<Result<Vec<_>>>()?;
+    let cache_from = args
+        .cache_from
+        .iter()
+        .map(|s| crate::cache_io::parse_spec(s, false))
+        .collect::<Result<Vec<_>>>()?;
     let images = read_lists(&args.image_lists)?;
     let ignored = read_lists(&args.ignored_image_lists)?;
     let options = CompileOptions {
@@ -126,6 +136,8 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
     };
     let snapshotter = crate::snapshots::pick(&store)?;
     let checksums = ChecksumCache::load(&checksum_cache_path(&store, context.root()));
+    let imported = crate::cache_io::import(&cache_from, &client).map(Arc::new);
+    let worker_client = client.clone();
     let embedder = Arc::new(RegistryEmbedder {
         client,
         handle: runtime.handle().clone(),
@@ -142,6 +154,7 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
             TarOptions { source_date_epoch },
         )
         .with_embedder(embedder)
+        .with_imported_opt(imported)
         .with_observer(Arc::new(ClusterObserver {
             factory: cluster_factory(&args.cluster)?,
             handle: runtime.handle().clone(),
@@ -193,6 +206,35 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
             compiled.definition.graph.vertices.len() - solved.executed.len()
         ),
     });
+    if args.explain_cache {
+        for line in crate::explain::explain(&store, &name, &compiled.definition.graph, &solved) {
+            progress.event(Event::Note {
+                message: format!("explain: {line}"),
+            });
+        }
+    }
+    if let Err(e) = crate::explain::record(&store, &name, &compiled.definition.graph, &solved) {
+        progress.event(Event::Note {
+            message: format!("warning: cannot record cache keys for --explain-cache: {e}"),
+        });
+    }
+    if !cache_to.is_empty() {
+        let mut records = std::collections::BTreeMap::new();
+        for key in worker.touched_keys() {
+            if let Some(r) = store.cache_record(&key)? {
+                records.insert(key, r);
+            }
+        }
+        let output_key = compiled
+            .definition
+            .graph
+            .output
+            .as_ref()
+            .and_then(|o| solved.keys.get(o))
+            .cloned()
+            .unwrap_or_default();
+        crate::cache_io::export(&cache_to, &worker_client, &store, &records, &output_key)?;
+    }
     if let Some(path) = &args.report {
         let report = solved
             .extras

@@ -3,7 +3,9 @@
 mod adapters;
 mod args;
 mod build;
+mod cache_io;
 mod cluster_cmds;
+mod explain;
 mod fetch;
 mod image_provider;
 mod images;

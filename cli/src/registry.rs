@@ -171,6 +171,23 @@ pub struct ServeArgs {
     pub access_log: Option<PathBuf>,
 }
 
+/// A handle to block on from synchronous code: the current runtime when called from one of
+/// its blocking sections, else a process-wide runtime made on first use.
+pub fn runtime_handle() -> tokio::runtime::Handle {
+    static GLOBAL: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    tokio::runtime::Handle::try_current().unwrap_or_else(|_| {
+        GLOBAL
+            .get_or_init(|| {
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap_or_else(|e| panic!("cannot start an async runtime: {e}"))
+            })
+            .handle()
+            .clone()
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -9,7 +9,8 @@ pub struct RegistryCommand {
     /// Binary copied to the registry hosts; `None` copies the running executable
     /// (`std::env::current_exe`), i.e. `sealer` itself.
     pub binary: Option<PathBuf>,
-    /// Arguments; `{root}` (the rootfs `registry/` dir), `{port}`, `{domain}` are substituted.
+    /// Arguments; `{root}` (the rootfs `registry/` dir), `{port}`, `{domain}` and `{run}` (the
+    /// cluster's run directory on the host, holding the pid file and logs) are substituted.
     pub args: Vec<String>,
     /// Wait this long for the registry to listen on its port; `None` skips the wait.
     pub ready_timeout: Option<Duration>,
@@ -26,6 +27,8 @@ impl Default for RegistryCommand {
                 "{root}",
                 "--addr",
                 "0.0.0.0:{port}",
+                "--access-log",
+                "{run}/registry-access.jsonl",
             ]
             .map(String::from)
             .to_vec(),

@@ -198,8 +198,7 @@ impl Worker {
             "sha256:{}",
             hex::encode(Sha256::digest(material.as_bytes()))
         );
-        if let Some(record) = self.store.cache_record(&key)?
-            && record.missing_layers(&self.store).is_empty()
+        if let Some(record) = self.cached_record(&key)?
             && let Some(layer) = record.layers.first()
         {
             log(
@@ -235,6 +234,7 @@ impl Worker {
                 extra: Default::default(),
             },
         )?;
+        self.touch(&key);
         Ok(layer)
     }
 }

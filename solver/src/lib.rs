@@ -12,6 +12,7 @@ pub mod embed;
 pub mod export;
 pub mod fetch;
 pub mod graph;
+pub mod import;
 pub mod keys;
 pub mod observe;
 pub mod progress;

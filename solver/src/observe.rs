@@ -107,7 +107,7 @@ impl Worker {
                     "sha256:{}",
                     hex::encode(Sha256::digest(material.as_bytes()))
                 );
-                if let Some(record) = self.store.cache_record(&key)?
+                if let Some(record) = self.cached_record(&key)?
                     && let Some(report) = record.extra.get(EXTRA_REPORT)
                 {
                     log(Stream::Stdout, format!("pass {}: CACHED", pass.name));
@@ -129,6 +129,7 @@ impl Worker {
                         extra,
                     },
                 )?;
+                self.touch(&key);
                 reports.push(report);
             }
             observer

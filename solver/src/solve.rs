@@ -29,6 +29,8 @@ pub enum SolveError {
     Store(#[from] StoreError),
     #[error("a build step panicked or was cancelled: {0}")]
     Join(String),
+    #[error("cannot read the build cache: {0}")]
+    Cache(Box<StepError>),
 }
 
 fn location_prefix(location: &Option<Location>) -> String {
@@ -141,8 +143,8 @@ impl Solver {
                 Some(result) => Some((result.chain.len(), result.extra.clone())),
                 None => self
                     .worker
-                    .store
-                    .cache_record(&keys[d])?
+                    .record_meta(&keys[d])
+                    .map_err(|e| SolveError::Cache(Box::new(e)))?
                     .map(|r| (r.layers.len(), r.extra)),
             };
             if let Some((n, extra)) = known {
@@ -199,21 +201,17 @@ impl Solver {
         Ok(parts)
     }
 
-    /// A cache record whose blobs are all present.
+    /// A cache record whose blobs are all present (or fetched from a shared cache).
     fn lookup(&self, key: &str) -> Result<Option<StepResult>, SolveError> {
         if self.options.no_cache {
             return Ok(None);
         }
-        let Some(record) = self.worker.store.cache_record(key)? else {
-            return Ok(None);
-        };
-        let complete = record.layers.iter().all(|l| {
-            l.digest
-                .parse()
-                .map(|d| self.worker.store.has_blob(&d))
-                .unwrap_or(false)
-        });
-        Ok(complete.then_some(StepResult {
+        let worker = self.worker.clone();
+        let key = key.to_string();
+        // May fetch blobs from a shared cache: blocking work, off the async worker.
+        let record = tokio::task::block_in_place(|| worker.cached_record(&key))
+            .map_err(|e| SolveError::Cache(Box::new(e)))?;
+        Ok(record.map(|record| StepResult {
             chain: record.layers,
             extra: record.extra,
         }))
@@ -290,15 +288,7 @@ impl Solver {
             let started = Instant::now();
             // Another process may be building the same key: wait for it, then reuse.
             let _guard = lock_key(worker.store.root(), &key);
-            if !no_cache
-                && let Ok(Some(record)) = worker.store.cache_record(&key)
-                && record.layers.iter().all(|l| {
-                    l.digest
-                        .parse()
-                        .map(|d| worker.store.has_blob(&d))
-                        .unwrap_or(false)
-                })
-            {
+            if !no_cache && let Ok(Some(record)) = worker.cached_record(&key) {
                 progress.event(Event::Cached {
                     vertex: digest.clone(),
                     key,
@@ -326,6 +316,7 @@ impl Solver {
                     extra: result.extra.clone(),
                 };
                 worker.store.put_cache_record(&key, &record)?;
+                worker.touch(&key);
                 Ok((result, true))
             });
             if result.is_ok() {

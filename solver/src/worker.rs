@@ -86,6 +86,10 @@ pub struct Worker {
     pub embedder: Option<Arc<dyn crate::embed::ImageEmbedder>>,
     /// Runs observe steps against a cluster.
     pub observer: Option<Arc<dyn crate::observe::Observer>>,
+    /// Records from `--cache-from`.
+    pub imported: Option<Arc<crate::import::ImportedCache>>,
+    /// Keys hit or written by this build.
+    pub(crate) touched: Mutex<std::collections::BTreeSet<String>>,
     /// URL downloads made while computing keys, reused by execution.
     downloads: Mutex<HashMap<String, PathBuf>>,
 }
@@ -113,6 +117,8 @@ impl Worker {
             tar,
             embedder: None,
             observer: None,
+            imported: None,
+            touched: Mutex::new(Default::default()),
             downloads: Mutex::new(HashMap::new()),
         }
     }
@@ -126,6 +132,20 @@ impl Worker {
     /// Give observe steps a cluster.
     pub fn with_observer(mut self, observer: Arc<dyn crate::observe::Observer>) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Like [`Worker::with_imported`], when there is anything to import.
+    pub fn with_imported_opt(self, imported: Option<Arc<crate::import::ImportedCache>>) -> Self {
+        match imported {
+            Some(i) => self.with_imported(i),
+            None => self,
+        }
+    }
+
+    /// Use records (and lazily their blobs) from shared caches.
+    pub fn with_imported(mut self, imported: Arc<crate::import::ImportedCache>) -> Self {
+        self.imported = Some(imported);
         self
     }
 

@@ -17,6 +17,7 @@ mod pull;
 mod push;
 pub mod sink;
 mod store_sink;
+mod tags;
 mod token;
 mod transport;
 

@@ -130,6 +130,7 @@ pub(crate) async fn start_registry(
             a.replace("{root}", &registry_root)
                 .replace("{port}", &port.to_string())
                 .replace("{domain}", domain)
+                .replace("{run}", &run_dir)
                 .sq()
         })
         .collect();
