@@ -69,9 +69,13 @@ impl BaseImageResolver for StoreResolver<'_> {
                 .map_err(|e| format!("{e:#}"))?;
             found = self.store.resolve(&stored).map_err(|e| e.to_string())?;
         }
-        let desc = found.ok_or_else(|| {
+        let top = found.ok_or_else(|| {
             format!("image {reference:?} is not in the local store and no registry has it")
         })?;
+        let desc = self
+            .store
+            .platform_manifest(&top, platform)
+            .map_err(|e| e.to_string())?;
         let (manifest, _) = self.store.manifest(&desc).map_err(|e| e.to_string())?;
         let config: serde_json::Value = self
             .store

@@ -34,7 +34,12 @@ pub enum Command {
         json: bool,
     },
     /// Show an image's manifest, config and sealer metadata as JSON.
-    Inspect { name: String },
+    Inspect {
+        name: String,
+        /// For a multi-platform image, the platform to show (default: this machine's).
+        #[arg(long)]
+        platform: Option<String>,
+    },
     /// Give an image another name.
     Tag { source: String, target: String },
     /// Remove image names (blobs go with `prune`).
@@ -149,7 +154,7 @@ pub struct BuildArgs {
     /// kube-installer or app-installer.
     #[arg(long = "type", default_value = "kube-installer")]
     pub image_type: String,
-    /// Target platform, e.g. linux/amd64.
+    /// Target platforms, e.g. linux/amd64 or linux/amd64,linux/arm64 (an OCI index).
     #[arg(long)]
     pub platform: Option<String>,
     /// Do not use the build cache.
@@ -193,6 +198,10 @@ pub struct BuildArgs {
     /// Import a build cache lazily: `type=local,src=DIR` or `type=registry,ref=REF`.
     #[arg(long = "cache-from", value_name = "SPEC")]
     pub cache_from: Vec<String>,
+    /// Build from Kubefile.lock: pinned base and image digests, no tag resolution; fail when
+    /// the build needs anything the lockfile does not pin.
+    #[arg(long)]
+    pub locked: bool,
     /// Say, for every step that missed the cache, what changed since the last build of this
     /// tag.
     #[arg(long)]

@@ -5,6 +5,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use sealer_image_cache::Store;
 use sealer_image_cache::archive::{ArchiveCompression, load, save};
 use sealer_image_cache::gc::PruneOptions;
+use sealer_image_cache::sealer_meta::Platform;
 use sealer_image_cache::sealer_meta::{
     ANNOTATION_CONTAINER_IMAGES, ANNOTATION_IMAGE_EXTENSION, LABEL_KUBE_CNI_PREFIX,
     LABEL_KUBE_CSI_PREFIX,
@@ -21,7 +22,17 @@ pub fn images(root: &Path, as_json: bool) -> Result<()> {
     let store = open(root)?;
     let mut rows = Vec::new();
     for entry in store.images()? {
-        let (manifest, _) = store.manifest(&entry.descriptor)?;
+        let child = store.platform_manifest(&entry.descriptor, &Platform::host());
+        let Ok(child) = child else {
+            rows.push(json!({
+                "name": entry.name,
+                "digest": entry.descriptor.digest().to_string(),
+                "size": entry.descriptor.size(),
+                "layers": 0,
+            }));
+            continue;
+        };
+        let (manifest, _) = store.manifest(&child)?;
         let size: u64 =
             manifest.layers().iter().map(|l| l.size()).sum::<u64>() + manifest.config().size();
         rows.push(json!({
@@ -72,11 +83,20 @@ fn human_size(bytes: u64) -> String {
 }
 
 /// sealer-shaped inspect document.
-pub fn inspect(root: &Path, name: &str) -> Result<()> {
+pub fn inspect(root: &Path, name: &str, platform: Option<&str>) -> Result<()> {
     let store = open(root)?;
-    let desc = store
+    let top = store
         .resolve(name)?
         .ok_or_else(|| anyhow!("image {name:?} not found in {}", root.display()))?;
+    let platform = match platform {
+        Some(p) => Platform::parse(p).map_err(anyhow::Error::msg)?,
+        None => Platform::host(),
+    };
+    let desc = store.platform_manifest(&top, &platform)?;
+    let index: Option<Value> = (desc.digest() != top.digest())
+        .then(|| store.read_blob(top.digest(), 4 << 20).ok())
+        .flatten()
+        .and_then(|b| serde_json::from_slice(&b).ok());
     let (manifest, raw) = store.manifest(&desc)?;
     let manifest_json: Value = serde_json::from_slice(&raw)?;
     let config: Value =
@@ -91,14 +111,19 @@ pub fn inspect(root: &Path, name: &str) -> Result<()> {
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_else(|| json!([]));
     extension["labels"] = fold_labels(&config["config"]["Labels"]);
-    let doc = json!({
+    let mut doc = json!({
         "name": name,
-        "digest": desc.digest().to_string(),
+        "digest": top.digest().to_string(),
+        "manifestDigest": desc.digest().to_string(),
         "manifest": manifest_json,
         "config": config,
         "imageExtension": extension,
         "containerImageList": images,
     });
+    if let Some(index) = index {
+        doc["index"] = index;
+        doc["platform"] = json!(platform.to_string());
+    }
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }

@@ -40,7 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => build::run(&root, &cli.registry, args),
         Command::Images { json } => images::images(&root, json),
-        Command::Inspect { name } => images::inspect(&root, &name),
+        Command::Inspect { name, platform } => images::inspect(&root, &name, platform.as_deref()),
         Command::Tag { source, target } => images::tag(&root, &source, &target),
         Command::Rmi { names } => images::rmi(&root, &names),
         Command::Save {

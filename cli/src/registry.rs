@@ -86,11 +86,22 @@ fn shim_platform(p: &Platform) -> sealer_registry_shim::platform::Platform {
 pub struct RegistryEmbedder {
     pub client: Client,
     pub handle: tokio::runtime::Handle,
+    /// `--locked`: reference → digest from Kubefile.lock; tags are not resolved.
+    pub pins: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl ImageEmbedder for RegistryEmbedder {
-    fn resolve(&self, reference: &str, _platform: &Platform) -> Result<ResolvedImage, String> {
+    fn resolve(&self, reference: &str, platform: &Platform) -> Result<ResolvedImage, String> {
         let r = ImageReference::parse(reference).map_err(|e| e.to_string())?;
+        if let Some(pins) = &self.pins {
+            let digest = pins.get(&r.to_string()).ok_or_else(|| {
+                format!("--locked: {r} ({platform}) is not pinned in Kubefile.lock; rebuild without --locked to update the lockfile")
+            })?;
+            return Ok(ResolvedImage {
+                reference: r.to_string(),
+                digest: digest.clone(),
+            });
+        }
         let digest = self
             .handle
             .block_on(self.client.resolve(&r))
@@ -102,16 +113,27 @@ impl ImageEmbedder for RegistryEmbedder {
         })
     }
 
+    /// Fetch by the resolved digest (so the content is exactly what was resolved, even if
+    /// the tag moves meanwhile), then link the tag in the layout.
     fn fetch(&self, image: &ResolvedImage, platform: &Platform, root: &Path) -> Result<(), String> {
+        let r = ImageReference::parse(&image.reference).map_err(|e| e.to_string())?;
+        let pinned = format!("{}/{}@{}", r.domain, r.repository, image.digest);
         self.handle
             .block_on(embed_images(
-                std::slice::from_ref(&image.reference),
+                std::slice::from_ref(&pinned),
                 &shim_platform(platform),
                 &self.client,
                 root,
             ))
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        if let Some(tag) = &r.tag {
+            let digest = sealer_registry_shim::digest::Digest::parse(&image.digest)
+                .map_err(|e| e.to_string())?;
+            sealer_registry_shim::distribution_layout::Layout::new(root)
+                .tag(&r.layout_repo(), tag, &digest)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }
 

@@ -20,6 +20,8 @@ use std::path::Path;
 
 /// Key in [`StepResult::extra`] holding the JSON list of [`ContainerImage`].
 pub const EXTRA_CONTAINER_IMAGES: &str = "container_images";
+/// Key in [`StepResult::extra`] holding a JSON map reference → resolved digest.
+pub const EXTRA_RESOLVED_IMAGES: &str = "resolved_images";
 /// Key in [`StepResult::extra`] holding a JSON list of `{reference, app}` found by observing.
 pub const EXTRA_OBSERVED_IMAGES: &str = "observed_images";
 
@@ -137,6 +139,7 @@ impl Worker {
     ) -> Result<StepResult, StepError> {
         let mut chain = inputs.first().map(|r| r.chain.clone()).unwrap_or_default();
         let mut listed = Vec::new();
+        let mut resolved_digests = BTreeMap::new();
         for (image, app) in self.embed_list(op, inputs)? {
             if op.lite {
                 // Listing only: no registry is contacted.
@@ -166,6 +169,7 @@ impl Worker {
                 app_name: app,
                 platform: op.platform.clone(),
             });
+            resolved_digests.insert(resolved.reference.clone(), resolved.digest.clone());
             let layer = self.image_layer(embedder.as_ref(), &resolved, &op.platform, log)?;
             if !chain.contains(&layer) {
                 chain.push(layer);
@@ -176,6 +180,10 @@ impl Worker {
         extra.insert(
             EXTRA_CONTAINER_IMAGES.to_string(),
             serde_json::to_string(&listed).unwrap_or_else(|_| "[]".into()),
+        );
+        extra.insert(
+            EXTRA_RESOLVED_IMAGES.to_string(),
+            serde_json::to_string(&resolved_digests).unwrap_or_else(|_| "{}".into()),
         );
         Ok(StepResult { chain, extra })
     }

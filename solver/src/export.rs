@@ -30,6 +30,8 @@ pub struct ExportOptions {
     pub source_date_epoch: u64,
     pub sealer_version: String,
     pub container_images: Vec<ContainerImage>,
+    /// Tag the manifest as `name` (false: store it only, e.g. as a child of an index).
+    pub tag: bool,
 }
 
 /// The exported image: digests and the raw documents.
@@ -70,9 +72,10 @@ fn base_history(store: &Store, spec: &ImageSpec) -> Result<Vec<Value>, ExportErr
         reference: reference.clone(),
         message,
     };
-    let desc = store
+    let top = store
         .resolve(reference)?
         .ok_or_else(|| err("not in the local store".into()))?;
+    let desc = store.platform_manifest(&top, &spec.platform)?;
     let (manifest, _) = store.manifest(&desc)?;
     let config: Value =
         serde_json::from_slice(&store.read_blob(manifest.config().digest(), 8 << 20)?)
@@ -160,9 +163,16 @@ pub fn export(
         "schemaVersion": 2,
     });
     let manifest_bytes = serde_json::to_vec(&manifest)?;
-    let desc = store.write_image(&options.name, &config_bytes, &manifest_bytes)?;
+    let manifest_digest = if options.tag {
+        store
+            .write_image(&options.name, &config_bytes, &manifest_bytes)?
+            .digest()
+            .to_string()
+    } else {
+        store.put_blob(&manifest_bytes)?.to_string()
+    };
     Ok(Exported {
-        manifest_digest: desc.digest().to_string(),
+        manifest_digest,
         config_digest: config_digest.to_string(),
         manifest: manifest_bytes,
     })

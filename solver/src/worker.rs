@@ -168,7 +168,10 @@ impl Worker {
     pub fn content_checksum(&self, op: &Op) -> Result<Option<String>, StepError> {
         match op {
             Op::Scratch | Op::Run(_) | Op::EmbedImages(_) | Op::Observe(_) => Ok(None),
-            Op::Image { reference, .. } => Ok(Some(self.resolve_base(reference)?.0)),
+            Op::Image {
+                reference,
+                platform,
+            } => Ok(Some(self.resolve_base(reference, platform)?.0)),
             Op::Copy(copy) => self.copy_checksum(copy).map(Some),
         }
     }
@@ -209,13 +212,18 @@ impl Worker {
     }
 
     /// Resolve a base image in the store: (manifest digest, layer chain).
-    pub fn resolve_base(&self, reference: &str) -> Result<(String, Chain), StepError> {
-        let desc = self
+    pub fn resolve_base(
+        &self,
+        reference: &str,
+        platform: &crate::graph::Platform,
+    ) -> Result<(String, Chain), StepError> {
+        let top = self
             .store
             .resolve(reference)?
             .ok_or_else(|| StepError::BaseImageMissing {
                 reference: reference.to_string(),
             })?;
+        let desc = self.store.platform_manifest(&top, platform)?;
         let (manifest, _) = self.store.manifest(&desc)?;
         let config_bytes = self.store.read_blob(manifest.config().digest(), 8 << 20)?;
         let config: serde_json::Value =
@@ -261,7 +269,10 @@ impl Worker {
         let parent = inputs.first().map(|r| r.chain.clone()).unwrap_or_default();
         match op {
             Op::Scratch => Ok(StepResult::default()),
-            Op::Image { reference, .. } => Ok(StepResult::of(self.resolve_base(reference)?.1)),
+            Op::Image {
+                reference,
+                platform,
+            } => Ok(StepResult::of(self.resolve_base(reference, platform)?.1)),
             Op::Copy(copy) => {
                 let mut chain = parent;
                 if let Some(layer) = self.exec_copy(copy, &chain)? {

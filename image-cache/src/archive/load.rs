@@ -8,6 +8,7 @@ use std::path::Path;
 use oci_spec::image::Descriptor;
 
 use super::bundle::{BUNDLE_FILE, BundleInfo};
+use super::pipe::{self, ChunkReader};
 use super::volumes::{BundleInput, VolumeReader, resolve_input};
 use super::{CONTAINERD_IMAGE_NAME, INDEX_LIMIT};
 use crate::digest::parse_sha256;
@@ -42,10 +43,22 @@ pub fn load_path(store: &Store, path: &Path) -> Result<Vec<String>, StoreError> 
         }
         BundleInput::Volumes(list) => {
             let mut reader = VolumeReader::open(&list)?;
-            match load_stream(store, &mut reader, |r| r.finish()) {
-                Ok(names) => Ok(names),
-                Err(e) => Err(reader.explain(e)),
-            }
+            // Volume reads and their hashing run on a thread of their own.
+            let (tx, rx) = pipe::channel();
+            let result = std::thread::scope(|s| {
+                let volumes = &mut reader;
+                s.spawn(move || pipe::pump(volumes, tx));
+                let mut chunks = ChunkReader::new(rx);
+                // Read to the very end before tagging: the last volume's digest is checked
+                // only once its tail (zstd epilogue, tar padding) has been read.
+                load_stream(store, &mut chunks, |c| {
+                    std::io::copy(c, &mut std::io::sink())
+                        .map(|_| ())
+                        .map_err(|e| StoreError::io("read volumes", &list, e))
+                })
+                // `chunks` drops here, so the pump stops before the scope joins it.
+            });
+            result.map_err(|e| reader.explain(e))
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod bundle;
 pub mod inventory;
 mod load;
+mod pipe;
 mod save;
 mod size;
 pub mod volumes;

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::ArchiveCompression;
 use super::bundle::{ANNOTATION_DELTA, ANNOTATION_OMITTED, BUNDLE_FILE, BundleInfo, omittable};
 use super::inventory::Inventory;
+use super::pipe::{self, ChunkWriter};
 use super::volumes::{SplitWriter, VolumeEntry};
 use crate::digest::{Hasher, parse_sha256};
 use crate::error::StoreError;
@@ -77,9 +78,37 @@ pub fn save_split(
     opts: &SaveOptions<'_>,
 ) -> Result<SaveReport, StoreError> {
     let mut w = SplitWriter::create(base, volume_size)?;
-    let mut report = save_with(store, names, &mut w, opts)?;
-    report.volumes = w.finish()?.volumes;
-    Ok(report)
+    // Volume writes and their hashing run on a thread of their own.
+    let (tx, rx) = pipe::channel();
+    let (saved, written) = std::thread::scope(|s| {
+        let volumes = &mut w;
+        let writer = s.spawn(move || pipe::drain_into(volumes, rx));
+        let mut sink = ChunkWriter::new(tx);
+        let saved = save_with(store, names, &mut sink, opts);
+        let closed = match saved {
+            Ok(_) => sink.close(),
+            Err(_) => {
+                drop(sink);
+                Ok(())
+            }
+        };
+        let written = match writer.join() {
+            Ok(r) => r.and(closed),
+            Err(_) => Err(std::io::Error::other("the volume writer panicked")),
+        };
+        (saved, written)
+    });
+    match (saved, written) {
+        (Ok(mut report), Ok(())) => {
+            report.volumes = w.finish()?.volumes;
+            Ok(report)
+        }
+        // The writer's own error explains a save that stopped because it went away.
+        (Ok(_), Err(e)) => Err(StoreError::io("write volume", base, e)),
+        (Err(e), Ok(())) => Err(e),
+        (Err(StoreError::Io { .. }), Err(we)) => Err(StoreError::io("write volume", base, we)),
+        (Err(e), Err(_)) => Err(e),
+    }
 }
 
 /// [`save`] with options; reports what was written.

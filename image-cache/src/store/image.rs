@@ -56,3 +56,46 @@ pub(crate) fn platform_of(config_json: &[u8]) -> Option<Platform> {
     p.set_os_version(text("os.version").map(str::to_string));
     Some(p)
 }
+
+impl Store {
+    /// For an index, the child manifest for `platform` (os, architecture and, when given,
+    /// variant must match); for a manifest, the manifest itself.
+    pub fn platform_manifest(
+        &self,
+        desc: &Descriptor,
+        platform: &crate::sealer_meta::Platform,
+    ) -> Result<Descriptor, StoreError> {
+        let is_index = matches!(desc.media_type(), MediaType::ImageIndex)
+            || desc.media_type().to_string()
+                == "application/vnd.docker.distribution.manifest.list.v2+json";
+        if !is_index {
+            return Ok(desc.clone());
+        }
+        let bytes = self.read_blob(desc.digest(), MANIFEST_LIMIT)?;
+        let index: oci_spec::image::ImageIndex =
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                path: self.blob_path(desc.digest()),
+                message: format!("not a valid image index: {e}"),
+            })?;
+        let mut available = Vec::new();
+        for child in index.manifests() {
+            let Some(p) = child.platform() else { continue };
+            let arch = crate::sealer_meta::normalize_arch(&p.architecture().to_string());
+            let variant = p.variant().clone().unwrap_or_default();
+            available.push(format!("{}/{arch}", p.os()));
+            if p.os().to_string() == platform.os
+                && arch == platform.architecture
+                && (platform.variant.is_empty() || variant == platform.variant)
+            {
+                return Ok(child.clone());
+            }
+        }
+        Err(StoreError::Corrupt {
+            path: self.blob_path(desc.digest()),
+            message: format!(
+                "the image has no {platform} variant (it has: {})",
+                available.join(", ")
+            ),
+        })
+    }
+}

@@ -71,6 +71,28 @@ fn effective(manifest: &Manifest, overlay: &Overlay) -> BTreeMap<String, Item> {
     items
 }
 
+/// One host to distribute to: where, and its install-time overlay.
+#[derive(Clone)]
+pub struct Target {
+    pub host: Arc<dyn Host>,
+    pub dest: String,
+    pub overlay: Overlay,
+}
+
+/// Distribute to every target at once; one result per target, in order.
+pub async fn distribute_all(
+    targets: &[Target],
+    manifest: &Arc<Manifest>,
+    timeout: Duration,
+) -> Vec<Result<DistributeStats, SshError>> {
+    futures::future::join_all(
+        targets
+            .iter()
+            .map(|t| distribute(&*t.host, &t.dest, manifest, &t.overlay, timeout)),
+    )
+    .await
+}
+
 /// Make `dest` on `host` hold exactly the manifest's content (plus the overlay).
 pub async fn distribute(
     host: &dyn Host,

@@ -4,6 +4,6 @@ pub mod distribute;
 pub mod manifest;
 pub mod overlay;
 
-pub use distribute::{DistributeStats, distribute};
+pub use distribute::{DistributeStats, Target, distribute, distribute_all};
 pub use manifest::{Entry, EntryKind, Manifest, ManifestError};
 pub use overlay::Overlay;

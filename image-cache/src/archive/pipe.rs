@@ -1,0 +1,254 @@
+//! A bounded hand-off between two threads, so volume IO and hashing run beside the tar and
+//! zstd work instead of after it: [`ChunkReader`] reads what a pump thread produces,
+//! [`ChunkWriter`] feeds a writer thread. At most `DEPTH` chunks of `CHUNK` bytes are in
+//! flight, so memory stays bounded.
+
+use std::io::{Read, Write};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// Bytes per chunk.
+pub(crate) const CHUNK: usize = 1 << 20;
+/// Chunks in flight.
+const DEPTH: usize = 4;
+
+pub(crate) enum Msg {
+    Data(Vec<u8>),
+    End,
+    Fail(std::io::Error),
+}
+
+pub(crate) fn channel() -> (SyncSender<Msg>, Receiver<Msg>) {
+    sync_channel(DEPTH)
+}
+
+/// Read `input` to its end in chunks and send them; stops early when the receiver is gone.
+pub(crate) fn pump(mut input: impl Read, tx: SyncSender<Msg>) {
+    loop {
+        let mut buf = vec![0u8; CHUNK];
+        let mut filled = 0;
+        let failure = loop {
+            if filled == buf.len() {
+                break None;
+            }
+            match input.read(&mut buf[filled..]) {
+                Ok(0) => break None,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(e),
+            }
+        };
+        if filled > 0 {
+            buf.truncate(filled);
+            if tx.send(Msg::Data(buf)).is_err() {
+                return;
+            }
+        }
+        if let Some(e) = failure {
+            let _ = tx.send(Msg::Fail(e));
+            return;
+        }
+        if filled < CHUNK {
+            let _ = tx.send(Msg::End);
+            return;
+        }
+    }
+}
+
+fn stopped() -> std::io::Error {
+    std::io::Error::other("the volume thread stopped unexpectedly")
+}
+
+/// The receiving end of [`pump`] as a `Read`. An error is sticky: it never turns into EOF.
+pub(crate) struct ChunkReader {
+    rx: Receiver<Msg>,
+    chunk: Vec<u8>,
+    pos: usize,
+    state: State,
+}
+
+enum State {
+    Open,
+    Ended,
+    Failed(std::io::ErrorKind, String),
+}
+
+impl ChunkReader {
+    pub(crate) fn new(rx: Receiver<Msg>) -> ChunkReader {
+        ChunkReader {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+            state: State::Open,
+        }
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match &self.state {
+                State::Ended => return Ok(0),
+                State::Failed(kind, text) => return Err(std::io::Error::new(*kind, text.clone())),
+                State::Open => {}
+            }
+            match self.rx.recv() {
+                Ok(Msg::Data(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Msg::End) => self.state = State::Ended,
+                Ok(Msg::Fail(e)) => self.state = State::Failed(e.kind(), e.to_string()),
+                Err(_) => {
+                    let e = stopped();
+                    self.state = State::Failed(e.kind(), e.to_string());
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Write every chunk received into `out` until [`Msg::End`]; the first error ends it.
+pub(crate) fn drain_into(mut out: impl Write, rx: Receiver<Msg>) -> std::io::Result<()> {
+    for msg in rx {
+        match msg {
+            Msg::Data(chunk) => out.write_all(&chunk)?,
+            Msg::End => return out.flush(),
+            Msg::Fail(e) => return Err(e),
+        }
+    }
+    Err(stopped())
+}
+
+/// The sending end of [`drain_into`] as a `Write`, batching into [`CHUNK`]-sized chunks.
+pub(crate) struct ChunkWriter {
+    tx: SyncSender<Msg>,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter {
+    pub(crate) fn new(tx: SyncSender<Msg>) -> ChunkWriter {
+        ChunkWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    fn send_buf(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx.send(Msg::Data(chunk)).map_err(|_| stopped())
+    }
+
+    /// Send what is buffered and the end marker.
+    pub(crate) fn close(mut self) -> std::io::Result<()> {
+        self.send_buf()?;
+        self.tx.send(Msg::End).map_err(|_| stopped())
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.send_buf()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Yields `good` bytes in odd-sized reads, then fails.
+    struct Flaky {
+        left: usize,
+    }
+
+    impl Read for Flaky {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "bad volume",
+                ));
+            }
+            let n = buf.len().min(self.left).min(777);
+            buf[..n].fill(7);
+            self.left -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn reader_passes_data_then_a_sticky_error() {
+        let (tx, rx) = channel();
+        let total = CHUNK * 2 + 5;
+        std::thread::scope(|s| {
+            s.spawn(move || pump(Flaky { left: total }, tx));
+            let mut r = ChunkReader::new(rx);
+            let mut got = Vec::new();
+            let err = r.read_to_end(&mut got).unwrap_err();
+            assert_eq!(got.len(), total);
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+            let again = r.read(&mut [0u8; 16]).unwrap_err();
+            assert!(again.to_string().contains("bad volume"), "{again}");
+        });
+    }
+
+    #[test]
+    fn reader_ends_cleanly_and_the_pump_stops_when_dropped() {
+        let data: Vec<u8> = (0..(CHUNK * 3 + 11)).map(|i| i as u8).collect();
+        let (tx, rx) = channel();
+        std::thread::scope(|s| {
+            s.spawn(|| pump(&data[..], tx));
+            let mut got = Vec::new();
+            ChunkReader::new(rx).read_to_end(&mut got).unwrap();
+            assert_eq!(got, data);
+        });
+        let endless = std::io::repeat(1);
+        let (tx, rx) = channel();
+        std::thread::scope(|s| {
+            s.spawn(move || pump(endless, tx));
+            let mut r = ChunkReader::new(rx);
+            r.read_exact(&mut [0u8; 100]).unwrap();
+            // Dropping the reader ends the pump, or the scope would never join.
+        });
+    }
+
+    #[test]
+    fn writer_round_trip_and_unclosed_writer_is_an_error() {
+        let data: Vec<u8> = (0..(CHUNK * 2 + 3)).map(|i| (i * 7) as u8).collect();
+        let (tx, rx) = channel();
+        let mut out = Vec::new();
+        std::thread::scope(|s| {
+            let h = s.spawn(|| drain_into(&mut out, rx));
+            let mut w = ChunkWriter::new(tx);
+            for piece in data.chunks(333_333) {
+                w.write_all(piece).unwrap();
+            }
+            w.close().unwrap();
+            h.join().unwrap().unwrap();
+        });
+        assert_eq!(out, data);
+        let (tx, rx) = channel();
+        std::thread::scope(|s| {
+            let h = s.spawn(|| drain_into(std::io::sink(), rx));
+            let mut w = ChunkWriter::new(tx);
+            w.write_all(b"partial").unwrap();
+            drop(w);
+            assert!(h.join().unwrap().is_err());
+        });
+    }
+}
