@@ -4,6 +4,9 @@
 //!     cargo run --release -p sealer-bench -- build [--big-mib 1024] [--small 5000]
 
 mod build_bench;
+mod bundle_bench;
+mod cache_bench;
+mod distribute_bench; // TEMP(distribute helper)
 mod util;
 
 use anyhow::{Result, bail};
@@ -16,8 +19,13 @@ fn main() -> Result<()> {
     };
     match which.as_str() {
         "build" => build_bench::run(&args[1..]),
+        "bundle" => bundle_bench::run(&args[1..]),
+        "cache" => cache_bench::run(&args[1..]),
+        "distribute" => distribute_bench::run(&args[1..]), // TEMP(distribute helper)
         "--help" | "-h" | "help" => {
-            eprintln!("benchmarks: build (issue 2: cold + cached build vs tar|zstd and buildah)");
+            eprintln!(
+                "benchmarks: build (issue 2), registry (3), cluster (4), bundle and cache (5), distribute (6)"
+            );
             Ok(())
         }
         other => bail!("unknown benchmark {other:?}; try `build`"),

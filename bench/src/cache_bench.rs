@@ -1,0 +1,137 @@
+//! Issue 5 benchmark: a cold builder whose every step hits a registry build cache, against a
+//! plain `sealer pull` of the same image from the same registry (both into empty stores).
+
+use crate::util::{measure, sealer_bin, secs, write_noise};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Registry {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn docker_registry(dir: &Path) -> Result<Registry> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let cfg = dir.join("registry.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version: 0.1\nlog: {{level: warn}}\nstorage: {{filesystem: {{rootdirectory: {}}}}}\nhttp: {{addr: {addr}}}\n",
+            dir.join("data").display()
+        ),
+    )?;
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("docker-registry (Debian package docker-registry) is needed")?;
+    let reg = Registry { child, addr };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&reg.addr).is_err() {
+        if Instant::now() > deadline {
+            bail!("docker-registry did not start");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(reg)
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let mib: usize = args
+        .iter()
+        .position(|a| a == "--mib")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    let sealer = sealer_bin()?;
+    let work = tempfile::Builder::new()
+        .prefix("sealer-cache-bench-")
+        .tempdir_in(std::env::var("SEALER_BENCH_DIR").unwrap_or_else(|_| "/var/tmp".into()))?;
+    let w = work.path();
+    let reg = docker_registry(w)?;
+    let ctx = w.join("ctx");
+    std::fs::create_dir_all(ctx.join("data"))?;
+    for i in 0..4 {
+        write_noise(
+            &ctx.join(format!("data/part{i}.bin")),
+            mib / 4,
+            100 + i as u64,
+        )?;
+    }
+    std::fs::write(
+        ctx.join("Kubefile"),
+        "FROM scratch\nCOPY data/part0.bin data/\nCOPY data/part1.bin data/\nRUN cp data/part0.bin data/copy.bin\nCOPY data/part2.bin data/\nCOPY data/part3.bin data/\n",
+    )?;
+    let image = format!("{}/bench/cached:v1", reg.addr);
+    let cache = format!("type=registry,ref={}/bench/cache:main", reg.addr);
+    let sealer_cmd = |root: &Path, args: &[&str]| {
+        let mut c = Command::new(&sealer);
+        c.arg("--root")
+            .arg(root)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let a = w.join("a");
+    measure(&mut sealer_cmd(
+        &a,
+        &[
+            "build",
+            "--cluster",
+            "none",
+            "--cache-to",
+            &cache,
+            "-t",
+            &image,
+            ctx.to_str().unwrap_or("."),
+        ],
+    ))?;
+    measure(&mut sealer_cmd(&a, &["push", &image]))?;
+    let b = measure(&mut sealer_cmd(
+        &w.join("b"),
+        &[
+            "build",
+            "--cluster",
+            "none",
+            "--cache-from",
+            &cache,
+            "-t",
+            &image,
+            ctx.to_str().unwrap_or("."),
+        ],
+    ))?;
+    let pull = measure(&mut sealer_cmd(&w.join("c"), &["pull", &image]))?;
+    println!(
+        "== shared cache benchmark: {mib} MiB image (5 steps incl. one RUN) from a local docker-registry"
+    );
+    println!(
+        "sealer build, cold store, every step from --cache-from  {:>8.3} s  peak RSS {:>6.1} MiB",
+        secs(b.wall),
+        b.max_rss_kib as f64 / 1024.0
+    );
+    println!(
+        "peer  sealer pull of the same image, cold store        {:>8.3} s  peak RSS {:>6.1} MiB",
+        secs(pull.wall),
+        pull.max_rss_kib as f64 / 1024.0
+    );
+    println!(
+        "ratio cached build / pull                              {:>8.2}x  target <= 1.20x",
+        secs(b.wall) / secs(pull.wall)
+    );
+    Ok(())
+}
