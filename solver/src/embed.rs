@@ -9,6 +9,7 @@
 
 use crate::chain_files::read_chain_files;
 use crate::graph::Platform;
+use crate::progress::Stream;
 use crate::worker::{StepError, StepResult, Worker};
 use sealer_image_cache::sealer_meta::ContainerImage;
 use sealer_image_cache::{CacheRecord, LayerRef};
@@ -135,13 +136,14 @@ impl Worker {
         &self,
         op: &EmbedOp,
         inputs: &[StepResult],
-        log: &mut dyn FnMut(crate::progress::Stream, String),
+        log: &mut dyn FnMut(Stream, String),
     ) -> Result<StepResult, StepError> {
         let mut chain = inputs.first().map(|r| r.chain.clone()).unwrap_or_default();
         let mut listed = Vec::new();
         let mut resolved_digests = BTreeMap::new();
-        for (image, app) in self.embed_list(op, inputs)? {
-            if op.lite {
+        let wanted = self.embed_list(op, inputs)?;
+        if op.lite {
+            for (image, app) in wanted {
                 // Listing only: no registry is contacted.
                 let reference = sealer_image_cache::reference::normalize(&image).map_err(|e| {
                     StepError::Embed {
@@ -154,25 +156,52 @@ impl Worker {
                     app_name: app,
                     platform: op.platform.clone(),
                 });
-                continue;
             }
+        } else {
             let embedder = self.embedder.as_ref().ok_or(StepError::NoEmbedder)?;
-            let resolved =
+            // Resolve every reference (HEADs) concurrently, then fetch and layer several
+            // images at once; layers are appended in list order, so output is deterministic.
+            let resolved = parallel_map(&wanted, RESOLVE_WIDTH, |(image, _)| {
                 embedder
-                    .resolve(&image, &op.platform)
+                    .resolve(image, &op.platform)
                     .map_err(|message| StepError::Embed {
                         reference: image.clone(),
                         message,
-                    })?;
-            listed.push(ContainerImage {
-                image: resolved.reference.clone(),
-                app_name: app,
-                platform: op.platform.clone(),
-            });
-            resolved_digests.insert(resolved.reference.clone(), resolved.digest.clone());
-            let layer = self.image_layer(embedder.as_ref(), &resolved, &op.platform, log)?;
-            if !chain.contains(&layer) {
-                chain.push(layer);
+                    })
+            })
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+            let (tx, rx) = std::sync::mpsc::channel::<(Stream, String)>();
+            let layers = std::thread::scope(|scope| {
+                let work = scope.spawn(|| {
+                    let tx = tx;
+                    parallel_map(&resolved, FETCH_WIDTH, |image| {
+                        let send = |stream, line| {
+                            let _ = tx.send((stream, line));
+                        };
+                        self.image_layer(embedder.as_ref(), image, &op.platform, &send)
+                    })
+                });
+                for (stream, line) in rx {
+                    log(stream, line);
+                }
+                work.join()
+            })
+            .map_err(|_| StepError::Embed {
+                reference: "(several)".into(),
+                message: "an embedding thread panicked".into(),
+            })?;
+            for ((resolved, (_, app)), layer) in resolved.iter().zip(&wanted).zip(layers) {
+                let layer = layer?;
+                listed.push(ContainerImage {
+                    image: resolved.reference.clone(),
+                    app_name: app.clone(),
+                    platform: op.platform.clone(),
+                });
+                resolved_digests.insert(resolved.reference.clone(), resolved.digest.clone());
+                if !chain.contains(&layer) {
+                    chain.push(layer);
+                }
             }
         }
         listed.sort();
@@ -194,7 +223,7 @@ impl Worker {
         embedder: &dyn ImageEmbedder,
         image: &ResolvedImage,
         platform: &Platform,
-        log: &mut dyn FnMut(crate::progress::Stream, String),
+        log: &(dyn Fn(Stream, String) + Sync),
     ) -> Result<LayerRef, StepError> {
         let material = format!(
             "embed-image/v1\n{}\n{}\n{platform}\n{}",
@@ -210,13 +239,13 @@ impl Worker {
             && let Some(layer) = record.layers.first()
         {
             log(
-                crate::progress::Stream::Stdout,
+                Stream::Stdout,
                 format!("{} {} (cached)", image.reference, short(&image.digest)),
             );
             return Ok(layer.clone());
         }
         log(
-            crate::progress::Stream::Stdout,
+            Stream::Stdout,
             format!("fetching {} {}", image.reference, short(&image.digest)),
         );
         let scratch = self.scratch_dir()?;
@@ -245,6 +274,36 @@ impl Worker {
         self.touch(&key);
         Ok(layer)
     }
+}
+
+/// Concurrent registry HEADs when resolving tags.
+const RESOLVE_WIDTH: usize = 8;
+/// Images fetched and layered at once (network, fsync and compression overlap).
+const FETCH_WIDTH: usize = 4;
+
+/// `f` over `items` on up to `width` threads, results in input order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], width: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..width.min(items.len()).max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .filter_map(|m| m.into_inner().ok().flatten())
+        .collect()
 }
 
 fn short(digest: &str) -> &str {
