@@ -4,7 +4,7 @@
 //! flight, so memory stays bounded.
 
 use std::io::{Read, Write};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvError, SyncSender, sync_channel};
 
 /// Bytes per chunk.
 pub(crate) const CHUNK: usize = 1 << 20;
@@ -17,14 +17,64 @@ pub(crate) enum Msg {
     Fail(std::io::Error),
 }
 
-pub(crate) fn channel() -> (SyncSender<Msg>, Receiver<Msg>) {
-    sync_channel(DEPTH)
+/// The producing end; spent chunk buffers come back through `spare`, so a long stream
+/// reuses a handful of buffers instead of faulting in fresh pages for every chunk.
+pub(crate) struct Tx {
+    data: SyncSender<Msg>,
+    spare: Receiver<Vec<u8>>,
+}
+
+/// The consuming end.
+pub(crate) struct Rx {
+    data: Receiver<Msg>,
+    spare: SyncSender<Vec<u8>>,
+}
+
+pub(crate) fn channel() -> (Tx, Rx) {
+    let (data_tx, data_rx) = sync_channel(DEPTH);
+    let (spare_tx, spare_rx) = sync_channel(DEPTH + 2);
+    (
+        Tx {
+            data: data_tx,
+            spare: spare_rx,
+        },
+        Rx {
+            data: data_rx,
+            spare: spare_tx,
+        },
+    )
+}
+
+impl Tx {
+    fn buffer(&self) -> Vec<u8> {
+        self.spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK))
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), ()> {
+        self.data.send(msg).map_err(|_| ())
+    }
+}
+
+impl Rx {
+    fn recv(&self) -> Result<Msg, RecvError> {
+        self.data.recv()
+    }
+
+    fn give_back(&self, mut buf: Vec<u8>) {
+        if buf.capacity() >= CHUNK {
+            buf.clear();
+            let _ = self.spare.try_send(buf);
+        }
+    }
 }
 
 /// Read `input` to its end in chunks and send them; stops early when the receiver is gone.
-pub(crate) fn pump(mut input: impl Read, tx: SyncSender<Msg>) {
+pub(crate) fn pump(mut input: impl Read, tx: Tx) {
     loop {
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = tx.buffer();
+        buf.resize(CHUNK, 0);
         let mut filled = 0;
         let failure = loop {
             if filled == buf.len() {
@@ -60,7 +110,7 @@ fn stopped() -> std::io::Error {
 
 /// The receiving end of [`pump`] as a `Read`. An error is sticky: it never turns into EOF.
 pub(crate) struct ChunkReader {
-    rx: Receiver<Msg>,
+    rx: Rx,
     chunk: Vec<u8>,
     pos: usize,
     state: State,
@@ -73,7 +123,7 @@ enum State {
 }
 
 impl ChunkReader {
-    pub(crate) fn new(rx: Receiver<Msg>) -> ChunkReader {
+    pub(crate) fn new(rx: Rx) -> ChunkReader {
         ChunkReader {
             rx,
             chunk: Vec::new(),
@@ -93,7 +143,7 @@ impl Read for ChunkReader {
             }
             match self.rx.recv() {
                 Ok(Msg::Data(chunk)) => {
-                    self.chunk = chunk;
+                    self.rx.give_back(std::mem::replace(&mut self.chunk, chunk));
                     self.pos = 0;
                 }
                 Ok(Msg::End) => self.state = State::Ended,
@@ -112,10 +162,13 @@ impl Read for ChunkReader {
 }
 
 /// Write every chunk received into `out` until [`Msg::End`]; the first error ends it.
-pub(crate) fn drain_into(mut out: impl Write, rx: Receiver<Msg>) -> std::io::Result<()> {
-    for msg in rx {
+pub(crate) fn drain_into(mut out: impl Write, rx: Rx) -> std::io::Result<()> {
+    while let Ok(msg) = rx.recv() {
         match msg {
-            Msg::Data(chunk) => out.write_all(&chunk)?,
+            Msg::Data(chunk) => {
+                out.write_all(&chunk)?;
+                rx.give_back(chunk);
+            }
             Msg::End => return out.flush(),
             Msg::Fail(e) => return Err(e),
         }
@@ -125,23 +178,21 @@ pub(crate) fn drain_into(mut out: impl Write, rx: Receiver<Msg>) -> std::io::Res
 
 /// The sending end of [`drain_into`] as a `Write`, batching into [`CHUNK`]-sized chunks.
 pub(crate) struct ChunkWriter {
-    tx: SyncSender<Msg>,
+    tx: Tx,
     buf: Vec<u8>,
 }
 
 impl ChunkWriter {
-    pub(crate) fn new(tx: SyncSender<Msg>) -> ChunkWriter {
-        ChunkWriter {
-            tx,
-            buf: Vec::with_capacity(CHUNK),
-        }
+    pub(crate) fn new(tx: Tx) -> ChunkWriter {
+        let buf = tx.buffer();
+        ChunkWriter { tx, buf }
     }
 
     fn send_buf(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let chunk = std::mem::replace(&mut self.buf, self.tx.buffer());
         self.tx.send(Msg::Data(chunk)).map_err(|_| stopped())
     }
 
