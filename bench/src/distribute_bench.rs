@@ -4,7 +4,7 @@
 //! changed (target: 0 bytes moved). Hosts are network namespaces running Debian's sshd; needs
 //! root, sshd, ip and scp.
 //!
-//!     sealer-bench distribute [--total-mib 1024] [--big-mib 512] [--hosts 3] [--rounds 3]
+//!     sealer-bench distribute [--total-mib 1024] [--big-mib 512] [--hosts 3] [--rounds 3] [--no-scp]
 
 mod cpu;
 mod netns;
@@ -26,6 +26,8 @@ struct Options {
     big_mib: usize,
     hosts: usize,
     rounds: usize,
+    /// Skip the scp peer (for profiling the distribution alone).
+    scp: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -34,6 +36,7 @@ fn parse(args: &[String]) -> Result<Options> {
         big_mib: 512,
         hosts: 3,
         rounds: 3,
+        scp: true,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -48,6 +51,7 @@ fn parse(args: &[String]) -> Result<Options> {
             "--big-mib" => o.big_mib = num()?,
             "--hosts" => o.hosts = num()?.max(1),
             "--rounds" => o.rounds = num()?.max(1),
+            "--no-scp" => o.scp = false,
             other => bail!("unknown option {other}"),
         }
     }
@@ -221,8 +225,17 @@ async fn bench(net: &Net, src: &Path, o: &Options) -> Result<()> {
     let mut ratios = Vec::new();
     for round in 1..=o.rounds {
         clear(net)?;
-        let theirs = scp(net, src)?;
-        clear(net)?;
+        let theirs = if o.scp {
+            let t = scp(net, src)?;
+            clear(net)?;
+            t
+        } else {
+            Timed {
+                wall: Duration::from_secs(1),
+                local_cpu: 0.0,
+                hosts_cpu: 0.0,
+            }
+        };
         let (mine, stats) = ours(net, &hosts, &manifest).await?;
         let sent: u64 = stats.iter().map(|s| s.bytes_sent).sum();
         if round == 1 {

@@ -55,8 +55,23 @@ pub enum Command {
         /// Compress the whole archive (default for `.tar.zst` files).
         #[arg(long, value_enum)]
         compress: Option<ArchiveCompress>,
+        /// Write numbered volumes of at most SIZE bytes (e.g. 650MiB, 4G); `load` reassembles.
+        #[arg(long, value_name = "SIZE", value_parser = crate::bundle_cmds::parse_split_size)]
+        split: Option<u64>,
+        /// Delta bundle: leave out blobs listed in this inventory (`sealer inventory`).
+        #[arg(long, value_name = "INVENTORY.json")]
+        since: Option<PathBuf>,
         #[arg(required = true)]
         names: Vec<String>,
+    },
+    /// List the blob digests this store (and an embedded registry) holds, for `save --since`.
+    Inventory {
+        /// Output file (`-` for stdout).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Also count the blobs of a distribution-layout registry directory.
+        #[arg(long)]
+        registry_dir: Option<PathBuf>,
     },
     /// Load images from an OCI archive written by `save`.
     Load {

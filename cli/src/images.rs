@@ -1,9 +1,8 @@
 //! Store commands: images, inspect, tag, rmi, save, load, prune, fsck.
 
-use crate::args::ArchiveCompress;
 use anyhow::{Context, Result, anyhow, bail};
 use sealer_image_cache::Store;
-use sealer_image_cache::archive::{ArchiveCompression, load, save};
+
 use sealer_image_cache::gc::PruneOptions;
 use sealer_image_cache::sealer_meta::Platform;
 use sealer_image_cache::sealer_meta::{
@@ -173,56 +172,6 @@ pub fn rmi(root: &Path, names: &[String]) -> Result<()> {
     }
     if !missing.is_empty() {
         bail!("no such image: {}", missing.join(", "));
-    }
-    Ok(())
-}
-
-pub fn save_cmd(
-    root: &Path,
-    output: &Path,
-    compress: Option<ArchiveCompress>,
-    names: &[String],
-) -> Result<()> {
-    let store = open(root)?;
-    let zst = output.to_string_lossy().ends_with(".zst");
-    let compression = match compress {
-        Some(ArchiveCompress::Zstd) => ArchiveCompression::Zstd,
-        Some(ArchiveCompress::None) => ArchiveCompression::None,
-        None if zst => ArchiveCompression::Zstd,
-        None => ArchiveCompression::None,
-    };
-    if output == Path::new("-") {
-        return Ok(save(&store, names, std::io::stdout().lock(), compression)?);
-    }
-    // Write beside the target and rename: a failed save leaves no partial archive.
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sealer-save-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write into {}", dir.display()))?;
-    save(
-        &store,
-        names,
-        std::io::BufWriter::new(tmp.as_file_mut()),
-        compression,
-    )?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
-    Ok(())
-}
-
-pub fn load_cmd(root: &Path, input: &Path) -> Result<()> {
-    let store = open(root)?;
-    let file = std::fs::File::open(input)
-        .with_context(|| format!("cannot open archive {}", input.display()))?;
-    let names = load(&store, std::io::BufReader::new(file))
-        .with_context(|| format!("cannot load {}", input.display()))?;
-    for name in names {
-        println!("{name}");
     }
     Ok(())
 }

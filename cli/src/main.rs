@@ -3,6 +3,7 @@
 mod adapters;
 mod args;
 mod build;
+mod bundle_cmds;
 mod cache_io;
 mod cluster_cmds;
 mod explain;
@@ -46,9 +47,15 @@ fn main() -> ExitCode {
         Command::Save {
             output,
             compress,
+            split,
+            since,
             names,
-        } => images::save_cmd(&root, &output, compress, &names),
-        Command::Load { input } => images::load_cmd(&root, &input),
+        } => bundle_cmds::save(&root, &output, compress, split, since.as_deref(), &names),
+        Command::Load { input } => bundle_cmds::load(&root, &input),
+        Command::Inventory {
+            output,
+            registry_dir,
+        } => bundle_cmds::inventory(&root, &output, registry_dir.as_deref()),
         Command::Prune { keep_cache } => images::prune(&root, keep_cache),
         Command::Fsck => images::fsck(&root),
         Command::Pull { name, platform } => {

@@ -27,6 +27,8 @@ fn build(root: &Path, ctx: &Path, tag: &str) {
         root,
         &[
             "build",
+            "--cluster",
+            "none",
             "--progress",
             "plain",
             "-t",
@@ -111,9 +113,9 @@ fn big_context(dir: &Path) -> PathBuf {
         &[
             (
                 "Kubefile",
-                "FROM scratch\nCOPY bin bin/\nCOPY app.yaml manifests/\nCMDS [\"kubectl apply -f manifests/\"]\n",
+                "FROM scratch\nCOPY bin bin/\nCOPY app.yaml manifests/\n",
             ),
-            ("app.yaml", "kind: Deployment\n"),
+            ("app.yaml", "apiVersion: v1\nkind: ConfigMap\n"),
         ],
     );
     noise_file(&ctx.join("bin/tool"), 3 << 20, 7);
@@ -332,14 +334,25 @@ fn inventory_includes_registry_dir() {
         &root,
         &[
             "inventory",
+            "-o",
+            "-",
             "--registry-dir",
             s(&tmp.path().join("rootfs/nothing")),
         ],
     );
     assert!(!run.status.success());
+    assert!(
+        run.stderr.contains("not a registry directory"),
+        "{}",
+        run.stderr
+    );
     // --split needs a real file name.
     let run = sealer(&root, &["save", "-o", "-", "--split", "1M", "x:v1"]);
-    assert!(!run.status.success());
+    assert!(
+        run.stderr.contains("--split writes numbered files"),
+        "{}",
+        run.stderr
+    );
     let run = sealer(&root, &["save", "-o", "x.tar", "--split", "12X", "x:v1"]);
     assert!(run.stderr.contains("invalid size"), "{}", run.stderr);
 }

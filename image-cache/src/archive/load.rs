@@ -39,28 +39,34 @@ pub fn load_path(store: &Store, path: &Path) -> Result<Vec<String>, StoreError> 
         BundleInput::File(p) => {
             let file =
                 std::fs::File::open(&p).map_err(|e| StoreError::io("open archive", &p, e))?;
-            load(store, file)
+            load_read_ahead(store, file, &p)
         }
         BundleInput::Volumes(list) => {
             let mut reader = VolumeReader::open(&list)?;
-            // Volume reads and their hashing run on a thread of their own.
-            let (tx, rx) = pipe::channel();
-            let result = std::thread::scope(|s| {
-                let volumes = &mut reader;
-                s.spawn(move || pipe::pump(volumes, tx));
-                let mut chunks = ChunkReader::new(rx);
-                // Read to the very end before tagging: the last volume's digest is checked
-                // only once its tail (zstd epilogue, tar padding) has been read.
-                load_stream(store, &mut chunks, |c| {
-                    std::io::copy(c, &mut std::io::sink())
-                        .map(|_| ())
-                        .map_err(|e| StoreError::io("read volumes", &list, e))
-                })
-                // `chunks` drops here, so the pump stops before the scope joins it.
-            });
-            result.map_err(|e| reader.explain(e))
+            load_read_ahead(store, &mut reader, &list).map_err(|e| reader.explain(e))
         }
     }
+}
+
+/// [`load_stream`] with the input read (and, for volumes, hashed) on a thread of its own.
+fn load_read_ahead(
+    store: &Store,
+    input: impl Read + Send,
+    what: &Path,
+) -> Result<Vec<String>, StoreError> {
+    let (tx, rx) = pipe::channel();
+    std::thread::scope(|s| {
+        s.spawn(move || pipe::pump(input, tx));
+        let mut chunks = ChunkReader::new(rx);
+        // Read to the very end before tagging: the last volume's digest is checked only
+        // once its tail (zstd epilogue, tar padding) has been read.
+        load_stream(store, &mut chunks, |c| {
+            std::io::copy(c, &mut std::io::sink())
+                .map(|_| ())
+                .map_err(|e| StoreError::io("read", what, e))
+        })
+        // `chunks` drops here, so the pump stops before the scope joins it.
+    })
 }
 
 /// The loader: `before_tag` runs on the raw input once the archive is read and before any

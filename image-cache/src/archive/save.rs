@@ -23,6 +23,7 @@ use crate::walk::walk;
 
 const ZSTD_LEVEL: i32 = 3;
 const MAX_ZSTD_WORKERS: usize = 4;
+const ZSTD_JOB_SIZE: u32 = 4 << 20;
 const IO_BUFFER: usize = 1 << 20;
 
 /// How to save.
@@ -201,6 +202,10 @@ fn write_archive(
                 .unwrap_or(1)
                 .min(MAX_ZSTD_WORKERS) as u32;
             enc.multithread(workers).map_err(io)?;
+            // zstd's default job (4 × window, 8 MiB at level 3) keeps ~7 jobs of buffers;
+            // a fixed, smaller job bounds memory and keeps the output thread-count independent.
+            enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_SIZE))
+                .map_err(io)?;
             let enc = write_tar(store, enc, contents)?;
             flush(enc.finish().map_err(io)?)
         }
