@@ -7,4 +7,4 @@ export PATH="$tools_bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sealer-rs-target}"
 export CARGO_TERM_COLOR=never
 cargo build --workspace --all-targets --locked 2>&1 | tail -n 3 >&2
-cargo test --workspace --locked -- --test-threads="${SEALER_TEST_THREADS:-4}"
+cargo test --workspace --locked --no-fail-fast -- --test-threads="${SEALER_TEST_THREADS:-4}"
