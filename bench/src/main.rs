@@ -6,7 +6,9 @@
 mod build_bench;
 mod bundle_bench;
 mod cache_bench;
-mod distribute_bench; // TEMP(distribute helper)
+mod cluster_bench;
+mod distribute_bench;
+mod registry_bench;
 mod util;
 
 use anyhow::{Result, bail};
@@ -14,14 +16,16 @@ use anyhow::{Result, bail};
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(which) = args.first() else {
-        eprintln!("usage: sealer-bench build [--big-mib N] [--small N] [--no-buildah]");
+        eprintln!("usage: sealer-bench build|registry|cluster|bundle|cache|distribute [options]");
         return Ok(());
     };
     match which.as_str() {
         "build" => build_bench::run(&args[1..]),
         "bundle" => bundle_bench::run(&args[1..]),
         "cache" => cache_bench::run(&args[1..]),
-        "distribute" => distribute_bench::run(&args[1..]), // TEMP(distribute helper)
+        "distribute" => distribute_bench::run(&args[1..]),
+        "registry" => registry_bench::run(&args[1..]),
+        "cluster" => cluster_bench::run(&args[1..]),
         "--help" | "-h" | "help" => {
             eprintln!(
                 "benchmarks: build (issue 2), registry (3), cluster (4), bundle and cache (5), distribute (6)"

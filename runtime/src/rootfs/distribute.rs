@@ -1,74 +1,30 @@
-//! Send a rootfs to a host, moving only what it lacks.
+//! Send a rootfs to hosts, moving only what each lacks.
 //!
-//! 1. The host is sent the manifest as `sha256sum -c` input and answers which files fail, plus
-//!    which directories and symlinks it has. 2. Everything missing or different goes as one tar
-//!    stream into `tar -x`. A cut transfer leaves good files behind; the rerun sends the rest.
+//! 1. Every host is sent the manifest as `sha256sum -c` input and answers which files fail,
+//!    plus which directories and symlinks it has (and whether its tar is GNU tar).
+//! 2. Hosts missing the same entries of the source tree form a group: the tree is read once
+//!    and each chunk of the tar stream goes to every host of the group (shared, not copied).
+//!    Each host then gets its own overlay files and the end of the archive, all into one
+//!    `tar -x`. A cut transfer leaves good files behind; the rerun sends the rest.
 
-use super::manifest::{EntryKind, Manifest, hash_bytes};
+use super::items::{Answer, Item, effective, parse_answer, probe_command, sums};
+use super::manifest::Manifest;
 use super::overlay::Overlay;
+use super::tarstream::{CHUNK, Member, TarWriter, fan_out};
 use crate::ssh::{ExecRequest, Host, ShellQuote, SshError, Stdin, run_checked};
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
+use bytes::Bytes;
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-/// What a distribution did.
+/// What a distribution did on one host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DistributeStats {
     pub files: usize,
     pub files_sent: usize,
     /// Bytes of the tar stream (0 when the host had everything).
     pub bytes_sent: u64,
-}
-
-#[derive(Debug, Clone)]
-enum Item {
-    Dir {
-        mode: u32,
-    },
-    Link {
-        target: String,
-    },
-    File {
-        mode: u32,
-        digest: String,
-        source: Source,
-    },
-}
-
-#[derive(Debug, Clone)]
-enum Source {
-    Disk,
-    Memory(Arc<Vec<u8>>),
-}
-
-fn effective(manifest: &Manifest, overlay: &Overlay) -> BTreeMap<String, Item> {
-    let mut items = BTreeMap::new();
-    for e in &manifest.entries {
-        let item = match &e.kind {
-            EntryKind::Dir => Item::Dir { mode: e.mode },
-            EntryKind::Symlink { target } => Item::Link {
-                target: target.clone(),
-            },
-            EntryKind::File { digest, .. } => Item::File {
-                mode: e.mode,
-                digest: digest.clone(),
-                source: Source::Disk,
-            },
-        };
-        items.insert(e.path.clone(), item);
-    }
-    for (path, (content, mode)) in &overlay.files {
-        items.insert(
-            path.clone(),
-            Item::File {
-                mode: *mode,
-                digest: hash_bytes(content),
-                source: Source::Memory(Arc::new(content.clone())),
-            },
-        );
-    }
-    items
 }
 
 /// One host to distribute to: where, and its install-time overlay.
@@ -79,19 +35,10 @@ pub struct Target {
     pub overlay: Overlay,
 }
 
-/// Distribute to every target at once; one result per target, in order.
-pub async fn distribute_all(
-    targets: &[Target],
-    manifest: &Arc<Manifest>,
-    timeout: Duration,
-) -> Vec<Result<DistributeStats, SshError>> {
-    futures::future::join_all(
-        targets
-            .iter()
-            .map(|t| distribute(&*t.host, &t.dest, manifest, &t.overlay, timeout)),
-    )
-    .await
-}
+/// Chunks buffered per host ahead of its SSH channel.
+const QUEUE: usize = 8;
+/// GNU tar record size in 512-byte blocks (1 MiB: fewer, larger reads and writes).
+const GNU_BLOCKING: usize = CHUNK / 512;
 
 /// Make `dest` on `host` hold exactly the manifest's content (plus the overlay).
 pub async fn distribute(
@@ -101,219 +48,219 @@ pub async fn distribute(
     overlay: &Overlay,
     timeout: Duration,
 ) -> Result<DistributeStats, SshError> {
-    let items = effective(manifest, overlay);
-    let mut sums = String::new();
-    for (path, item) in &items {
-        if let Item::File { digest, .. } = item {
-            sums.push_str(&format!("{digest}  ./{path}\n"));
+    let plan = probe(host, dest, manifest, overlay, timeout).await?;
+    let mut out = send(vec![(host, dest, plan)], manifest, timeout).await;
+    out.pop().unwrap_or_else(|| Ok(DistributeStats::default()))
+}
+
+/// Distribute to every target at once, reading the source tree once for hosts that lack the
+/// same entries; one result per target, in order.
+pub async fn distribute_all(
+    targets: &[Target],
+    manifest: &Arc<Manifest>,
+    timeout: Duration,
+) -> Vec<Result<DistributeStats, SshError>> {
+    let probes = futures::future::join_all(
+        targets
+            .iter()
+            .map(|t| probe(&*t.host, &t.dest, manifest, &t.overlay, timeout)),
+    )
+    .await;
+    let mut results: Vec<Option<Result<DistributeStats, SshError>>> = Vec::new();
+    let mut ready = Vec::new();
+    let mut slots = Vec::new();
+    for (i, (t, p)) in targets.iter().zip(probes).enumerate() {
+        match p {
+            Ok(plan) => {
+                results.push(None);
+                ready.push((&*t.host, t.dest.as_str(), plan));
+                slots.push(i);
+            }
+            Err(e) => results.push(Some(Err(e))),
         }
     }
-    let probe = format!(
-        "if [ -d {d} ]; then cd {d} && find . -mindepth 1 \\( -type d -o -type l \\) -printf '%y %P\\0%l\\0' && printf 'SEALER-SUMS\\0' && {{ sha256sum -c --quiet - 2>/dev/null; true; }}; else printf 'ABSENT\\0'; fi",
-        d = dest.sq()
-    );
+    let sent = send(ready, manifest, timeout).await;
+    for (slot, r) in slots.into_iter().zip(sent) {
+        results[slot] = Some(r);
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Ok(DistributeStats::default())))
+        .collect()
+}
+
+/// What one host needs.
+struct Plan {
+    files: usize,
+    gnu_tar: bool,
+    /// Missing entries of the source tree (shareable with hosts missing the same).
+    tree: Vec<(String, Item)>,
+    /// Missing overlay files (this host's own).
+    own: Vec<(String, Item)>,
+}
+
+async fn probe(
+    host: &dyn Host,
+    dest: &str,
+    manifest: &Manifest,
+    overlay: &Overlay,
+    timeout: Duration,
+) -> Result<Plan, SshError> {
+    let items = effective(manifest, overlay);
     let out = run_checked(
         host,
-        ExecRequest::new(probe)
-            .stdin(Stdin::Bytes(sums.into_bytes()))
+        ExecRequest::new(probe_command(dest))
+            .stdin(Stdin::Bytes(sums(&items).into_bytes()))
             .timeout(timeout),
         "check the rootfs digests",
     )
     .await?;
-    let missing = missing_items(&items, &out.stdout);
-    let files = items
-        .values()
-        .filter(|i| matches!(i, Item::File { .. }))
-        .count();
-    let files_sent = missing
-        .iter()
-        .filter(|(_, i)| matches!(i, Item::File { .. }))
-        .count();
-    if missing.is_empty() {
-        return Ok(DistributeStats {
-            files,
-            files_sent: 0,
-            bytes_sent: 0,
-        });
-    }
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    let root = manifest.root.clone();
-    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let counted = counter.clone();
-    let builder = tokio::task::spawn_blocking(move || {
-        let err_tx = tx.clone();
-        let writer = ChunkWriter {
-            tx,
-            buf: Vec::with_capacity(CHUNK),
-            counted,
-        };
-        if let Err(e) = write_tar(writer, &root, &missing) {
-            let _ = err_tx.blocking_send(Err(e));
-        }
-    });
-    let cmd = format!(
-        "mkdir -p {d} && tar -x -f - -C {d} --no-same-owner",
-        d = dest.sq()
-    );
-    let res = run_checked(
-        host,
-        ExecRequest::new(cmd)
-            .stdin(Stdin::Stream(rx))
-            .timeout(timeout),
-        "unpack the rootfs (tar -x)",
-    )
-    .await;
-    builder.abort();
-    res?;
-    Ok(DistributeStats {
-        files,
-        files_sent,
-        bytes_sent: counter.load(std::sync::atomic::Ordering::Relaxed),
+    let Answer { gnu_tar, missing } = parse_answer(&items, &out.stdout);
+    let (own, tree) = missing.into_iter().partition(|(_, i)| i.in_memory());
+    Ok(Plan {
+        files: items.values().filter(|i| i.is_file()).count(),
+        gnu_tar,
+        tree,
+        own,
     })
 }
 
-/// Parse the probe's answer into what must be sent.
-fn missing_items(items: &BTreeMap<String, Item>, answer: &[u8]) -> Vec<(String, Item)> {
-    if answer.starts_with(b"ABSENT\0") {
-        return items.iter().map(|(p, i)| (p.clone(), i.clone())).collect();
-    }
-    let marker = b"SEALER-SUMS\0";
-    let split = answer
-        .windows(marker.len())
-        .position(|w| w == marker)
-        .unwrap_or(answer.len());
-    let (tree, sums) = answer.split_at(split);
-    let sums = sums.get(marker.len()..).unwrap_or(&[]);
-    let mut dirs = BTreeSet::new();
-    let mut links = BTreeMap::new();
-    let mut fields = tree.split(|b| *b == 0);
-    while let (Some(head), Some(link)) = (fields.next(), fields.next()) {
-        let head = String::from_utf8_lossy(head);
-        let Some((kind, path)) = head.split_once(' ') else {
-            continue;
-        };
-        match kind {
-            "d" => {
-                dirs.insert(path.to_string());
-            }
-            "l" => {
-                links.insert(path.to_string(), String::from_utf8_lossy(link).into_owned());
-            }
-            _ => {}
+/// Stream every plan's missing entries; hosts with the same missing tree entries share one
+/// read of the source tree.
+async fn send(
+    plans: Vec<(&dyn Host, &str, Plan)>,
+    manifest: &Arc<Manifest>,
+    timeout: Duration,
+) -> Vec<Result<DistributeStats, SshError>> {
+    let mut groups: BTreeMap<Vec<&str>, Vec<usize>> = BTreeMap::new();
+    for (i, (_, _, p)) in plans.iter().enumerate() {
+        if !p.tree.is_empty() || !p.own.is_empty() {
+            let key = p.tree.iter().map(|(path, _)| path.as_str()).collect();
+            groups.entry(key).or_default().push(i);
         }
     }
-    let failed: BTreeSet<String> = String::from_utf8_lossy(sums)
-        .lines()
-        .filter_map(|l| l.rsplit_once(": FAILED").map(|(p, _)| p))
-        .map(|p| p.strip_prefix("./").unwrap_or(p).to_string())
-        .collect();
-    items
+    let counters: Vec<Arc<AtomicU64>> = plans.iter().map(|_| Arc::default()).collect();
+    let mut receivers: Vec<Option<_>> = plans.iter().map(|_| None).collect();
+    let mut producers = Vec::new();
+    for members in groups.values() {
+        let mut senders = Vec::new();
+        let mut own = Vec::new();
+        for &i in members {
+            let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
+            receivers[i] = Some(rx);
+            senders.push(Member {
+                tx,
+                sent: counters[i].clone(),
+            });
+            own.push(plans[i].2.own.clone());
+        }
+        let tree = plans[members[0]].2.tree.clone();
+        let root = manifest.root.clone();
+        let ids = members.clone();
+        producers.push((
+            ids,
+            tokio::task::spawn_blocking(move || produce(&root, &tree, &senders, &own)),
+        ));
+    }
+    let execs = plans.iter().zip(receivers).map(|((host, dest, plan), rx)| {
+        let blocking = if plan.gnu_tar {
+            format!(" -b {GNU_BLOCKING}")
+        } else {
+            String::new()
+        };
+        let cmd = format!(
+            "mkdir -p {d} && tar -x{blocking} -f - -C {d} --no-same-owner",
+            d = dest.sq()
+        );
+        async move {
+            let Some(rx) = rx else {
+                return Ok(());
+            };
+            let req = ExecRequest::new(cmd)
+                .stdin(Stdin::Stream(rx))
+                .timeout(timeout);
+            run_checked(*host, req, "unpack the rootfs (tar -x)")
+                .await
+                .map(|_| ())
+        }
+    });
+    let outcomes = futures::future::join_all(execs).await;
+    let mut local_errors: Vec<Option<String>> = plans.iter().map(|_| None).collect();
+    for (ids, task) in producers {
+        let err = match task.await {
+            Ok(Ok(())) => None,
+            // Every host stopped reading: their own commands say why.
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(format!("the reader task failed: {e}")),
+        };
+        for i in ids {
+            local_errors[i] = err.clone();
+        }
+    }
+    plans
         .iter()
-        .filter(|(path, item)| match item {
-            Item::Dir { .. } => !dirs.contains(*path),
-            Item::Link { target } => links.get(*path) != Some(target),
-            Item::File { .. } => failed.contains(*path),
+        .zip(outcomes)
+        .zip(local_errors)
+        .zip(counters)
+        .map(|((((host, _, plan), outcome), local), sent)| {
+            // A local read error is the cause of whatever the host's tar then said.
+            if let Some(message) = local {
+                return Err(SshError::Other {
+                    host: host.name().to_string(),
+                    message: format!("reading the local rootfs failed: {message}"),
+                });
+            }
+            outcome?;
+            let files_sent = plan.tree.iter().chain(&plan.own);
+            Ok(DistributeStats {
+                files: plan.files,
+                files_sent: files_sent.filter(|(_, i)| i.is_file()).count(),
+                bytes_sent: sent.load(Ordering::Relaxed),
+            })
         })
-        .map(|(p, i)| (p.clone(), i.clone()))
         .collect()
 }
 
-const CHUNK: usize = 256 * 1024;
-
-struct ChunkWriter {
-    tx: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
-    buf: Vec<u8>,
-    counted: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl ChunkWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.counted
-            .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "host stopped reading")
-        })
-    }
-}
-
-impl Write for ChunkWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.send()
-    }
-}
-
-fn write_tar(
-    writer: ChunkWriter,
+/// Write the shared tree entries to every member, then each member's own files and the end of
+/// its archive. A member that stops reading is dropped; a local read error aborts everyone.
+fn produce(
     root: &std::path::Path,
-    items: &[(String, Item)],
+    tree: &[(String, Item)],
+    members: &[Member],
+    own: &[Vec<(String, Item)>],
 ) -> std::io::Result<()> {
-    let mut b = tar::Builder::new(writer);
-    let now = std::time::SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    for (path, item) in items {
-        let src = root.join(path);
-        let mtime = || {
-            std::fs::symlink_metadata(&src)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map(|d| d.as_secs())
-                .unwrap_or(now)
-        };
-        let mut h = tar::Header::new_gnu();
-        h.set_uid(0);
-        h.set_gid(0);
-        match item {
-            Item::Dir { mode } => {
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_mode(*mode);
-                h.set_mtime(mtime());
-                h.set_size(0);
-                b.append_data(&mut h, path, std::io::empty())?;
-            }
-            Item::Link { target } => {
-                h.set_entry_type(tar::EntryType::Symlink);
-                h.set_mode(0o777);
-                h.set_mtime(mtime());
-                h.set_size(0);
-                b.append_link(&mut h, path, target)?;
-            }
-            Item::File { mode, source, .. } => {
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_mode(*mode);
-                match source {
-                    Source::Disk => {
-                        let f = std::fs::File::open(&src)?;
-                        let len = f.metadata()?.len();
-                        h.set_size(len);
-                        h.set_mtime(mtime());
-                        use std::io::Read;
-                        b.append_data(&mut h, path, f.take(len))?;
-                    }
-                    Source::Memory(bytes) => {
-                        h.set_size(bytes.len() as u64);
-                        h.set_mtime(now);
-                        b.append_data(&mut h, path, bytes.as_slice())?;
-                    }
-                }
+    let run = || -> std::io::Result<()> {
+        let mut live: Vec<&Member> = members.iter().collect();
+        let mut shared = TarWriter::new();
+        let mut emit = |c: Bytes| fan_out(&mut live, c);
+        for (path, item) in tree {
+            shared.append(root, path, item, &mut emit)?;
+        }
+        shared.flush(&mut emit)?;
+        for (m, items) in members.iter().zip(own) {
+            let mut w = TarWriter::new();
+            let mut emit = |c: Bytes| fan_out(&mut vec![m], c);
+            let res = items
+                .iter()
+                .try_for_each(|(path, item)| w.append(root, path, item, &mut emit))
+                .and_then(|()| w.finish(&mut emit));
+            // A member that stopped reading fails through its own command.
+            if let Err(e) = res
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(e);
             }
         }
+        Ok(())
+    };
+    let res = run();
+    if let Err(e) = &res {
+        for m in members {
+            m.fail(e);
+        }
     }
-    let mut w = b.into_inner()?;
-    w.flush()
+    res
 }
 
 #[cfg(test)]

@@ -156,8 +156,9 @@ impl TarWriter {
                 source: Source::Disk,
                 ..
             } => {
-                let mut f = std::fs::File::open(&src)?;
-                let meta = f.metadata()?;
+                let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", src.display()));
+                let mut f = std::fs::File::open(&src).map_err(named)?;
+                let meta = f.metadata().map_err(named)?;
                 let len = meta.len();
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_mode(*mode);
@@ -172,7 +173,10 @@ impl TarWriter {
                     }
                     let room = (CHUNK - self.chunk.len()) as u64;
                     // Reads straight into the chunk's spare capacity (no zeroing, no copy).
-                    let n = (&mut f).take(room.min(left)).read_to_end(&mut self.chunk)?;
+                    let n = (&mut f)
+                        .take(room.min(left))
+                        .read_to_end(&mut self.chunk)
+                        .map_err(named)?;
                     if n == 0 {
                         return Err(io::Error::new(
                             io::ErrorKind::UnexpectedEof,

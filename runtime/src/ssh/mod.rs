@@ -66,8 +66,9 @@ impl HostSpec {
 pub enum Stdin {
     None,
     Bytes(Vec<u8>),
-    /// Chunks produced by another task; an `Err` aborts the command.
-    Stream(tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>),
+    /// Chunks produced by another task (shareable between hosts without copying); an `Err`
+    /// aborts the command.
+    Stream(tokio::sync::mpsc::Receiver<std::io::Result<bytes::Bytes>>),
 }
 
 /// One command to run on a host through `sh -c`.

@@ -83,7 +83,7 @@ pub async fn upload_file(
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     let path = local.to_path_buf();
     let reader = tokio::task::spawn_blocking(move || {
-        let send = |r: std::io::Result<Vec<u8>>| tx.blocking_send(r).is_ok();
+        let send = |r: std::io::Result<bytes::Bytes>| tx.blocking_send(r).is_ok();
         let mut f = match std::fs::File::open(&path) {
             Ok(f) => f,
             Err(e) => {
@@ -97,7 +97,7 @@ pub async fn upload_file(
                 Ok(0) => return,
                 Ok(n) => {
                     buf.truncate(n);
-                    if !send(Ok(buf)) {
+                    if !send(Ok(bytes::Bytes::from(buf))) {
                         return;
                     }
                 }
