@@ -7,6 +7,9 @@ use crate::worker::{StepError, Worker};
 use sealer_image_cache::{CacheRecord, Store};
 use std::collections::{BTreeSet, HashMap};
 
+/// Blobs of one record fetched at once.
+const FETCH_WIDTH: usize = 4;
+
 /// Fetches a blob from a shared cache into the store (verifying its digest).
 pub trait BlobProvider: Send + Sync {
     /// Ok(true) when the blob is now in the store, Ok(false) when the source lacks it.
@@ -60,24 +63,41 @@ impl Worker {
         let Some(record) = imported.records.get(key) else {
             return Ok(None);
         };
-        for layer in &record.layers {
-            let present = layer
-                .digest
-                .parse()
-                .map(|d| self.store.has_blob(&d))
-                .unwrap_or(false);
-            if present {
-                continue;
+        let missing: Vec<_> = record
+            .layers
+            .iter()
+            .filter(|l| {
+                !l.digest
+                    .parse()
+                    .map(|d| self.store.has_blob(&d))
+                    .unwrap_or(false)
+            })
+            .collect();
+        // Fetch the missing blobs concurrently, like a pull does.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            for _ in 0..FETCH_WIDTH.min(missing.len()) {
+                scope.spawn(|| {
+                    while let Some(layer) =
+                        missing.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        let fetched = imported.blobs.iter().any(|source| {
+                            matches!(
+                                source.fetch(&layer.digest, layer.size, &self.store),
+                                Ok(true)
+                            )
+                        });
+                        if !fetched {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                });
             }
-            let fetched = imported.blobs.iter().any(|source| {
-                matches!(
-                    source.fetch(&layer.digest, layer.size, &self.store),
-                    Ok(true)
-                )
-            });
-            if !fetched {
-                return Ok(None);
-            }
+        });
+        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(None);
         }
         self.store.put_cache_record(key, record)?;
         self.touch(key);

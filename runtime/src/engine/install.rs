@@ -237,6 +237,17 @@ impl<'a> Install<'a> {
         if hosts.is_empty() {
             return Ok(());
         }
+        if phase == Phase::Distribute {
+            return self
+                .eng
+                .run_batch(
+                    phase,
+                    Some(phase.name()),
+                    hosts,
+                    Box::new(move |batch| Box::pin(self.distribute_hosts(batch))),
+                )
+                .await;
+        }
         self.eng
             .run_on(
                 phase,
@@ -256,7 +267,6 @@ impl<'a> Install<'a> {
         c: &dyn Host,
     ) -> Result<String, crate::ssh::SshError> {
         match phase {
-            Phase::Distribute => self.distribute_host(h, c).await,
             Phase::Registry => self.registry_host(h, c).await,
             Phase::Init => self.init_host(h, c).await,
             Phase::Kube => self.kube_host(h, c).await,
@@ -265,29 +275,50 @@ impl<'a> Install<'a> {
         }
     }
 
-    async fn distribute_host(
+    /// Distribute the rootfs to a batch of hosts: one read of the source tree, streamed to
+    /// every host that lacks the same entries; each host gets its own rendered overlay.
+    async fn distribute_hosts(
         &self,
-        h: &ResolvedHost,
-        c: &dyn Host,
-    ) -> Result<String, crate::ssh::SshError> {
+        batch: Vec<(ResolvedHost, Arc<dyn Host>)>,
+    ) -> Vec<Result<String, crate::ssh::SshError>> {
+        use crate::rootfs::{Target, distribute_all};
         use crate::ssh::{ExecRequest, ShellQuote, run_checked};
-        let rootfs = self.layout.rootfs(c);
-        let mk = format!("{}sealer_mkdir {}", self.layout.prelude(c), rootfs.sq());
-        run_checked(c, ExecRequest::new(mk), "create the rootfs directory").await?;
-        let empty = Overlay::default();
-        let ov = self.overlays.get(&h.ip).unwrap_or(&empty);
-        let st = crate::rootfs::distribute(
-            c,
-            &rootfs,
-            &self.manifest,
-            ov,
-            self.eng.opts.command_timeout,
-        )
-        .await?;
-        Ok(format!(
-            "{} of {} files sent, {} bytes",
-            st.files_sent, st.files, st.bytes_sent
-        ))
+        let mkdirs = batch.iter().map(|(_, c)| async move {
+            let rootfs = self.layout.rootfs(&**c);
+            let mk = format!("{}sealer_mkdir {}", self.layout.prelude(&**c), rootfs.sq());
+            run_checked(&**c, ExecRequest::new(mk), "create the rootfs directory").await
+        });
+        let made = futures::future::join_all(mkdirs).await;
+        let mut results: Vec<Option<Result<String, crate::ssh::SshError>>> = Vec::new();
+        let mut targets = Vec::new();
+        let mut slots = Vec::new();
+        for (i, ((h, c), mk)) in batch.iter().zip(made).enumerate() {
+            match mk {
+                Err(e) => results.push(Some(Err(e))),
+                Ok(_) => {
+                    results.push(None);
+                    slots.push(i);
+                    targets.push(Target {
+                        host: c.clone(),
+                        dest: self.layout.rootfs(&**c),
+                        overlay: self.overlays.get(&h.ip).cloned().unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        let sent = distribute_all(&targets, &self.manifest, self.eng.opts.command_timeout).await;
+        for (slot, r) in slots.into_iter().zip(sent) {
+            results[slot] = Some(r.map(|st| {
+                format!(
+                    "{} of {} files sent, {} bytes",
+                    st.files_sent, st.files, st.bytes_sent
+                )
+            }));
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Ok(String::new())))
+            .collect()
     }
 }
 
