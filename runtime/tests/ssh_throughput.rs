@@ -1,11 +1,11 @@
-//! Manual measurement (ignored by default): distribute a rootfs to three SSH hosts in parallel
+//! Manual measurement (ignored by default; `sealer-bench distribute` is the full benchmark): distribute a rootfs to three SSH hosts in parallel
 //! versus one `scp -r` of the same tree to one host. Run with
 //! `SEALER_TP_MIB=1024 cargo test --release -p sealer-runtime --test ssh_throughput -- --ignored --nocapture`.
 
 mod common;
 
 use common::netns::{Net, unavailable};
-use sealer_runtime::rootfs::{Manifest, Overlay, distribute};
+use sealer_runtime::rootfs::{Manifest, Overlay, Target, distribute_all};
 use sealer_runtime::ssh::{Credentials, HostConnector, HostSpec, SshConnector, SshOptions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,40 +62,27 @@ async fn distribute_to_three_hosts_vs_scp_to_one() {
         };
         hosts.push(conn.connect(&spec).await.unwrap());
     }
-    let dest = |i: usize| format!("/var/lib/sealer/tp{i}");
-    let t1 = Instant::now();
-    let runs = hosts.iter().enumerate().map(|(i, h)| {
-        let m = manifest.clone();
-        async move {
-            distribute(
-                &**h,
-                &dest(i),
-                &m,
-                &Overlay::default(),
-                Duration::from_secs(600),
-            )
+    let targets: Vec<Target> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| Target {
+            host: h.clone(),
+            dest: format!("/var/lib/sealer/tp{i}"),
+            overlay: Overlay::default(),
+        })
+        .collect();
+    let run = || async {
+        distribute_all(&targets, &manifest, Duration::from_secs(600))
             .await
-            .unwrap()
-        }
-    });
-    let stats = futures::future::join_all(runs).await;
+            .into_iter()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    let t1 = Instant::now();
+    let stats = run().await;
     let ours = t1.elapsed();
     let t2 = Instant::now();
-    let again = futures::future::join_all(hosts.iter().enumerate().map(|(i, h)| {
-        let m = manifest.clone();
-        async move {
-            distribute(
-                &**h,
-                &dest(i),
-                &m,
-                &Overlay::default(),
-                Duration::from_secs(600),
-            )
-            .await
-            .unwrap()
-        }
-    }))
-    .await;
+    let again = run().await;
     let rerun = t2.elapsed();
 
     let t3 = Instant::now();

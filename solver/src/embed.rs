@@ -226,10 +226,8 @@ impl Worker {
         log: &(dyn Fn(Stream, String) + Sync),
     ) -> Result<LayerRef, StepError> {
         let material = format!(
-            "embed-image/v1\n{}\n{}\n{platform}\n{}",
-            image.reference,
-            image.digest,
-            self.output_settings()
+            "embed-image/v2\n{}\n{}\n{platform}\nsde={}",
+            image.reference, image.digest, self.tar.source_date_epoch
         );
         let key = format!(
             "sha256:{}",
@@ -259,10 +257,14 @@ impl Worker {
             host_path: scratch.path().join("docker"),
             dest: "registry/docker".to_string(),
         }]);
-        let layer = self.write(&diff)?.ok_or_else(|| StepError::Embed {
-            reference: image.reference.clone(),
-            message: "the registry returned an empty image".to_string(),
-        })?;
+        // The image's own blobs are compressed already: an uncompressed tar layer is the same
+        // size and costs no CPU (and stays identical whatever --compression says).
+        let layer = self
+            .write_with(&diff, sealer_snapshotter::Compression::None)?
+            .ok_or_else(|| StepError::Embed {
+                reference: image.reference.clone(),
+                message: "the registry returned an empty image".to_string(),
+            })?;
         self.store.put_cache_record(
             &key,
             &CacheRecord {

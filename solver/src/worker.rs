@@ -348,14 +348,23 @@ impl Worker {
     }
 
     pub(crate) fn write(&self, diff: &dyn DiffSource) -> Result<Option<LayerRef>, StepError> {
+        self.write_with(diff, self.compression)
+    }
+
+    /// Write a layer with an explicit compression (embedded images are already compressed).
+    pub(crate) fn write_with(
+        &self,
+        diff: &dyn DiffSource,
+        compression: Compression,
+    ) -> Result<Option<LayerRef>, StepError> {
         let writer = self.store.blob_writer()?;
-        let (stats, writer) = write_layer(diff, self.compression, &self.tar, writer)?;
+        let (stats, writer) = write_layer(diff, compression, &self.tar, writer)?;
         if stats.entries == 0 {
             return Ok(None);
         }
         let (digest, size) = writer.finish(None)?;
         Ok(Some(LayerRef {
-            media_type: self.compression.media_type().to_string(),
+            media_type: compression.media_type().to_string(),
             digest: digest.to_string(),
             size,
             diff_id: stats.diff_id,

@@ -83,9 +83,15 @@ impl Net {
             bridge: format!("br{PREFIX}"),
             route: route.clone(),
         };
-        // Leftovers of a crashed earlier run.
+        // Leftovers of an earlier run that was killed before its Drop ran: its sshds still
+        // run inside the old namespaces.
         for i in 1..=n {
-            let _ = run(&["ip", "netns", "del", &format!("{PREFIX}h{i}")]);
+            let ns = format!("{PREFIX}h{i}");
+            let pids = run(&["ip", "netns", "pids", &ns]).unwrap_or_default();
+            for p in pids.split_whitespace().filter_map(|p| p.parse().ok()) {
+                kill(p);
+            }
+            let _ = run(&["ip", "netns", "del", &ns]);
         }
         let _ = run(&["ip", "link", "del", &net.bridge]);
         let _ = run(&[

@@ -140,7 +140,11 @@ async fn many_hosts_share_one_read_and_each_gets_its_own_overlay() {
     // Names and link targets past the 100 bytes of a tar header need GNU long-name entries.
     let long_dir = format!("deep/{}", "d".repeat(90));
     std::fs::create_dir_all(src.path().join(&long_dir)).unwrap();
-    std::fs::write(src.path().join(&long_dir).join("file-with-a-long-name"), b"deep").unwrap();
+    std::fs::write(
+        src.path().join(&long_dir).join("file-with-a-long-name"),
+        b"deep",
+    )
+    .unwrap();
     std::os::unix::fs::symlink(
         format!("/{}/target", "t".repeat(120)),
         src.path().join("long-link"),
@@ -176,11 +180,17 @@ async fn many_hosts_share_one_read_and_each_gets_its_own_overlay() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(stats[0].files_sent, stats[0].files);
-    assert_eq!(stats[0].bytes_sent, stats[1].bytes_sent, "same tree, same-size tail");
+    assert_eq!(
+        stats[0].bytes_sent, stats[1].bytes_sent,
+        "same tree, same-size tail"
+    );
     assert_eq!(stats[2].bytes_sent, 0, "a complete host gets nothing");
     for i in 0..2 {
         let got = Path::new(&dest(i)).join("etc/host.conf");
-        assert_eq!(std::fs::read(&got).unwrap(), format!("host {i}\n").as_bytes());
+        assert_eq!(
+            std::fs::read(&got).unwrap(),
+            format!("host {i}\n").as_bytes()
+        );
         let mode = std::fs::metadata(&got).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
         std::fs::remove_file(got).unwrap();

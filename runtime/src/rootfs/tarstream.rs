@@ -32,7 +32,9 @@ impl Member {
     }
     /// Abort this member's command with `e` (its stdin reports the error).
     pub fn fail(&self, e: &io::Error) {
-        let _ = self.tx.blocking_send(Err(io::Error::new(e.kind(), e.to_string())));
+        let _ = self
+            .tx
+            .blocking_send(Err(io::Error::new(e.kind(), e.to_string())));
     }
 }
 
@@ -78,7 +80,11 @@ impl TarWriter {
         emit(Bytes::from(full))
     }
 
-    fn push(&mut self, data: &[u8], emit: &mut dyn FnMut(Bytes) -> io::Result<()>) -> io::Result<()> {
+    fn push(
+        &mut self,
+        data: &[u8],
+        emit: &mut dyn FnMut(Bytes) -> io::Result<()>,
+    ) -> io::Result<()> {
         self.chunk.extend_from_slice(data);
         if self.chunk.len() >= CHUNK {
             self.emit(emit)?;
@@ -156,7 +162,8 @@ impl TarWriter {
                 source: Source::Disk,
                 ..
             } => {
-                let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", src.display()));
+                let named =
+                    |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", src.display()));
                 let mut f = std::fs::File::open(&src).map_err(named)?;
                 let meta = f.metadata().map_err(named)?;
                 let len = meta.len();
