@@ -1,1 +1,4 @@
-//! End-to-end test helpers live in tests/tests/common.
+//! Test support shared across crates: network-namespace sshd hosts for runtime tests.
+//! (End-to-end tests themselves live in tests/tests/.)
+
+pub mod netns;

@@ -182,4 +182,4 @@ pub fn step_statuses(stderr: &str) -> Vec<(String, String)> {
     }
     out
 }
-pub mod netns;
+pub use sealer_e2e::netns;

@@ -2,7 +2,7 @@
 //! a private mount namespace giving it its own /etc/containerd, /var/lib/sealer and /etc/hosts.
 //! Everything is torn down by PID and by name in Drop.
 //!
-//! A copy of runtime/tests/common/netns.rs (the runtime crate keeps its own): keep them in step.
+//! Shared by the end-to-end tests and the runtime crate's tests (a dev-dependency).
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
