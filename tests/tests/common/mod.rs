@@ -182,4 +182,5 @@ pub fn step_statuses(stderr: &str) -> Vec<(String, String)> {
     }
     out
 }
+#[allow(unused_imports)]
 pub use sealer_e2e::netns;
