@@ -1,6 +1,7 @@
 //! Shared test fixtures: a test cluster image and host-tree snapshots.
 #![allow(dead_code)]
 
+#[allow(unused_imports)]
 pub use sealer_e2e::netns;
 
 use sealer_image_cache::sealer_meta::{
