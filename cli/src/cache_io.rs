@@ -170,9 +170,16 @@ fn export_local(
         merged = fresh;
     }
     merged.extend(ours.clone());
+    let source = LocalBlobs(store.clone());
     for record in ours.values() {
         for l in &record.layers {
-            if let Ok(true) = LocalBlobs(store.clone()).fetch(&l.digest, l.size, &dest) {}
+            let digest: oci_spec::image::Digest = l.digest.parse()?;
+            if !dest.has_blob(&digest) {
+                // Ok(false): our store lacks it too; write_image below names what is missing.
+                source
+                    .fetch(&l.digest, l.size, &dest)
+                    .map_err(anyhow::Error::msg)?;
+            }
         }
     }
     let config = config_bytes(&merged)?;

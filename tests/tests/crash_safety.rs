@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn sigkill_mid_build_leaves_no_partial_image() {
@@ -132,7 +132,6 @@ fn concurrent_builds_into_one_store() {
                 .unwrap(),
         );
     }
-    let start = Instant::now();
     let outputs: Vec<_> = children
         .into_iter()
         .map(|c| c.wait_with_output().unwrap())
@@ -144,7 +143,6 @@ fn concurrent_builds_into_one_store() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert!(start.elapsed() < Duration::from_secs(120));
     let images = sealer(&root, &["images", "--json"]).ok().stdout;
     for i in 0..4 {
         assert!(images.contains(&format!("conc/img:{i}")), "{images}");

@@ -53,6 +53,8 @@ struct Session<'a> {
     source: String,
     kubefile: std::path::PathBuf,
     lock: Option<lock::Lockfile>,
+    /// `--cache-from` records, read once for all platforms.
+    imported: Option<Arc<sealer_solver::import::ImportedCache>>,
 }
 
 /// One platform's result.
@@ -88,10 +90,17 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
         Store::open(root).with_context(|| format!("cannot open store {}", root.display()))?,
     );
     let _lease = store.lease()?;
+    let client = registry.client()?;
+    let cache_from = args
+        .cache_from
+        .iter()
+        .map(|s| crate::cache_io::parse_spec(s, false))
+        .collect::<Result<Vec<_>>>()?;
+    let imported = crate::cache_io::import(&cache_from, &client).map(Arc::new);
     let session = Session {
         args: &args,
         store,
-        client: registry.client()?,
+        client,
         runtime: tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?,
@@ -100,6 +109,7 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
         source,
         kubefile,
         lock,
+        imported,
     };
     let mut built = Vec::new();
     for platform in &platforms {
@@ -287,7 +297,9 @@ impl Session<'_> {
 
     fn worker(&self, platform: &Platform, context: LocalContext) -> Result<Worker> {
         let args = self.args;
-        let sandbox: Arc<dyn Sandbox> = match Bubblewrap::detect() {
+        let bwrap = Bubblewrap::detect();
+        let bwrap_program = bwrap.as_ref().map(|b| b.program.clone());
+        let sandbox: Arc<dyn Sandbox> = match bwrap {
             Some(b) => Arc::new(b),
             None => {
                 self.note("warning: bubblewrap (bwrap) is not usable here; RUN steps execute unsandboxed on the host".into());
@@ -298,11 +310,6 @@ impl Session<'_> {
             LayerCompression::Zstd => Compression::Zstd { level: 3 },
             LayerCompression::Gzip => Compression::Gzip { level: 6 },
         };
-        let cache_from = args
-            .cache_from
-            .iter()
-            .map(|s| crate::cache_io::parse_spec(s, false))
-            .collect::<Result<Vec<_>>>()?;
         let checksums = ChecksumCache::load(&checksum_cache_path(&self.store, context.root()));
         let pins = self.lock.as_ref().map(|l| {
             l.images
@@ -327,7 +334,7 @@ impl Session<'_> {
             handle: self.runtime.handle().clone(),
             pins,
         }))
-        .with_imported_opt(crate::cache_io::import(&cache_from, &self.client).map(Arc::new))
+        .with_imported_opt(self.imported.clone())
         .with_observer(Arc::new(ClusterObserver {
             factory: cluster_factory(&args.cluster)?,
             handle: self.runtime.handle().clone(),
@@ -335,8 +342,7 @@ impl Session<'_> {
                 observe_timeout: std::time::Duration::from_secs(args.observe_timeout),
                 unlaunched_apps: true,
             },
-            bwrap: sealer_solver::sandbox::which("bwrap")
-                .filter(|_| Bubblewrap::detect().is_some()),
+            bwrap: bwrap_program,
             helm: sealer_solver::sandbox::which("helm"),
         })))
     }

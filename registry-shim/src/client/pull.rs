@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
@@ -277,11 +277,30 @@ impl Client {
                 missing.push(b);
             }
         }
-        let fetched: Vec<u64> = futures::stream::iter(missing.iter())
-            .map(|b| self.fetch_blob_at(ep, repo, &b.digest, Some(b.size), sink.clone()))
+        // After the first failure no new fetch starts, but fetches already running finish
+        // (each removes its partial data), so nothing half-written outlives the error.
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let results: Vec<Result<u64, ClientError>> = futures::stream::iter(missing.iter())
+            .map(|b| {
+                let failed = &failed;
+                let sink = sink.clone();
+                async move {
+                    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Ok(0);
+                    }
+                    let r = self
+                        .fetch_blob_at(ep, repo, &b.digest, Some(b.size), sink)
+                        .await;
+                    if r.is_err() {
+                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    r
+                }
+            })
             .buffer_unordered(self.inner.cfg.concurrency.max(1))
-            .try_collect()
-            .await?;
+            .collect()
+            .await;
+        let fetched = results.into_iter().collect::<Result<Vec<u64>, _>>()?;
         for (m, _) in &images {
             if m.digest != root.digest {
                 let (s, m) = (sink.clone(), m.clone());
