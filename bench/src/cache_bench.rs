@@ -1,7 +1,7 @@
 //! Issue 5 benchmark: a cold builder whose every step hits a registry build cache, against a
 //! plain `sealer pull` of the same image from the same registry (both into empty stores).
 
-use crate::util::{measure, sealer_bin, secs, write_noise};
+use crate::util::{Measured, measure, sealer_bin, secs, write_noise};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -102,36 +102,77 @@ pub fn run(args: &[String]) -> Result<()> {
         ],
     ))?;
     measure(&mut sealer_cmd(&a, &["push", &image]))?;
-    let b = measure(&mut sealer_cmd(
-        &w.join("b"),
-        &[
-            "build",
-            "--cluster",
-            "none",
-            "--cache-from",
-            &cache,
-            "-t",
-            &image,
-            ctx.to_str().unwrap_or("."),
-        ],
-    ))?;
-    let pull = measure(&mut sealer_cmd(&w.join("c"), &["pull", &image]))?;
+    // Rounds alternate which command goes first; each starts from an empty store with no
+    // dirty page cache left by the previous one (sync), and the medians are compared.
+    let rounds: usize = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let ctx_arg = ctx.to_str().unwrap_or(".").to_string();
+    let build_args = [
+        "build",
+        "--cluster",
+        "none",
+        "--cache-from",
+        &cache,
+        "-t",
+        &image,
+        &ctx_arg,
+    ];
+    let (mut builds, mut pulls) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        for build_first in [round % 2 == 0, round % 2 != 0] {
+            let root = w.join(if build_first { "b" } else { "c" });
+            let _ = std::fs::remove_dir_all(&root);
+            Command::new("sync").status()?;
+            if build_first {
+                builds.push(measure(&mut sealer_cmd(&root, &build_args))?);
+            } else {
+                pulls.push(measure(&mut sealer_cmd(&root, &["pull", &image]))?);
+            }
+        }
+    }
+    let b = median(&mut builds);
+    let pull = median(&mut pulls);
     println!(
-        "== shared cache benchmark: {mib} MiB image (5 steps incl. one RUN) from a local docker-registry"
+        "== shared cache benchmark: {mib} MiB image (5 steps incl. one RUN) from a local docker-registry, median of {rounds} alternating rounds"
     );
     println!(
-        "sealer build, cold store, every step from --cache-from  {:>8.3} s  peak RSS {:>6.1} MiB",
+        "sealer build, cold store, every step from --cache-from  {:>8.3} s  peak RSS {:>6.1} MiB  (runs: {})",
         secs(b.wall),
-        b.max_rss_kib as f64 / 1024.0
+        b.max_rss_kib as f64 / 1024.0,
+        runs(&builds)
     );
     println!(
-        "peer  sealer pull of the same image, cold store        {:>8.3} s  peak RSS {:>6.1} MiB",
+        "peer  sealer pull of the same image, cold store        {:>8.3} s  peak RSS {:>6.1} MiB  (runs: {})",
         secs(pull.wall),
-        pull.max_rss_kib as f64 / 1024.0
+        pull.max_rss_kib as f64 / 1024.0,
+        runs(&pulls)
     );
     println!(
         "ratio cached build / pull                              {:>8.2}x  target <= 1.20x",
         secs(b.wall) / secs(pull.wall)
     );
     Ok(())
+}
+
+fn median(runs: &mut [Measured]) -> Measured {
+    runs.sort_by_key(|m| m.wall);
+    let m = &runs[runs.len() / 2];
+    Measured {
+        wall: m.wall,
+        max_rss_kib: m.max_rss_kib,
+    }
+}
+
+fn runs(runs: &[Measured]) -> String {
+    let mut walls: Vec<String> = runs
+        .iter()
+        .map(|m| format!("{:.2}", secs(m.wall)))
+        .collect();
+    walls.sort();
+    walls.join(" ")
 }

@@ -263,23 +263,42 @@ fn key_tag(key: &str) -> String {
     format!("k-{}", key.trim_start_matches("sha256:"))
 }
 
-/// Every record in the cache repository (per-key tags, plus the `ref` tag's merged view).
+/// Record manifests fetched at once.
+const RECORD_FETCH_WIDTH: usize = 8;
+
+/// Every record in the cache repository: the `ref` tag's merged view, plus the per-key tags
+/// it does not cover (a tag names its key, so covered ones are not fetched). The tag list
+/// and the merged view are requested together, the uncovered tags concurrently.
 async fn registry_records(
     client: &Client,
     r: &ImageReference,
 ) -> Result<Option<BTreeMap<String, CacheRecord>>> {
+    use futures::StreamExt as _;
+    let (merged, tags) = tokio::join!(
+        manifest_records(client, r),
+        client.list_tags(&r.domain, &r.repository)
+    );
     let mut records = BTreeMap::new();
     let mut found = false;
-    if let Some(merged) = manifest_records(client, r).await? {
+    if let Some(merged) = merged? {
         found = true;
         records.extend(merged);
     }
-    for tag in client.list_tags(&r.domain, &r.repository).await? {
-        if !tag.starts_with("k-") {
-            continue;
-        }
-        let tagged = ImageReference::parse(&format!("{}/{}:{tag}", r.domain, r.repository))?;
-        if let Some(one) = manifest_records(client, &tagged).await? {
+    let uncovered: Vec<String> = tags?
+        .into_iter()
+        .filter(|tag| {
+            tag.strip_prefix("k-")
+                .is_some_and(|hex| !records.contains_key(&format!("sha256:{hex}")))
+        })
+        .collect();
+    let mut fetches = futures::stream::iter(uncovered)
+        .map(|tag| async move {
+            let tagged = ImageReference::parse(&format!("{}/{}:{tag}", r.domain, r.repository))?;
+            manifest_records(client, &tagged).await
+        })
+        .buffer_unordered(RECORD_FETCH_WIDTH);
+    while let Some(one) = fetches.next().await {
+        if let Some(one) = one? {
             found = true;
             records.extend(one);
         }
@@ -394,7 +413,7 @@ pub fn import(specs: &[CacheSpec], client: &Client) -> Option<ImportedCache> {
             }
         }
     }
-    (!blobs.is_empty()).then_some(ImportedCache { records, blobs })
+    (!blobs.is_empty()).then(|| ImportedCache::new(records, blobs))
 }
 
 /// Write our records to each `--cache-to` destination.

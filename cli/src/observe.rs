@@ -13,8 +13,9 @@ use sealer_build_cluster::launch::{
 };
 use sealer_solver::observe::{ObserveOp, Observer, PassPlan};
 use sealer_solver::progress::Stream;
+use sealer_solver::sandbox::LazyBubblewrap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Runs launch commands under bubblewrap: host root read-only, the rootfs and the pass's work
 /// dir writable, private /tmp and pid namespace, host network (to reach the API server).
@@ -73,7 +74,7 @@ pub struct ClusterObserver {
     pub factory: Box<dyn ClusterFactory>,
     pub handle: tokio::runtime::Handle,
     pub options: ObserveOptions,
-    pub bwrap: Option<PathBuf>,
+    pub bwrap: Arc<LazyBubblewrap>,
     pub helm: Option<PathBuf>,
 }
 
@@ -121,7 +122,7 @@ impl Observer for ClusterObserver {
             .ok_or_else(|| format!("pass {} vanished while planning", plan.name))?;
         std::fs::create_dir_all(work_dir).map_err(|e| e.to_string())?;
         let runner = BwrapRunner {
-            bwrap: self.bwrap.clone(),
+            bwrap: self.bwrap.program(),
             rootfs: rootfs.to_path_buf(),
             work_dir: work_dir.to_path_buf(),
         };

@@ -2,12 +2,17 @@
 //! (`--cache-from`), whose blobs are fetched lazily — only when a hit is actually used — and
 //! digest-verified on the way in. Every key consulted or written is remembered for
 //! `--cache-to`.
+//!
+//! A cold builder overlaps its two big jobs: while it still hashes the build context for
+//! later steps, the blobs of steps whose keys are already known and hit are being fetched
+//! ([`Worker::prefetch`]). Each blob is fetched once however many lookups want it.
 
 use crate::worker::{StepError, Worker};
 use sealer_image_cache::{CacheRecord, Store};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Condvar, Mutex};
 
-/// Blobs of one record fetched at once.
+/// Blobs fetched from shared caches at once.
 const FETCH_WIDTH: usize = 4;
 
 /// Fetches a blob from a shared cache into the store (verifying its digest).
@@ -21,6 +26,89 @@ pub trait BlobProvider: Send + Sync {
 pub struct ImportedCache {
     pub records: HashMap<String, CacheRecord>,
     pub blobs: Vec<Box<dyn BlobProvider>>,
+    /// Per blob digest: the outcome of its one fetch (None while it runs).
+    fetches: Mutex<HashMap<String, Arc<Mutex<Option<bool>>>>>,
+    /// Free fetch slots (at most [`FETCH_WIDTH`] transfers at once).
+    slots: (Mutex<usize>, Condvar),
+}
+
+impl ImportedCache {
+    pub fn new(records: HashMap<String, CacheRecord>, blobs: Vec<Box<dyn BlobProvider>>) -> Self {
+        ImportedCache {
+            records,
+            blobs,
+            fetches: Mutex::new(HashMap::new()),
+            slots: (Mutex::new(FETCH_WIDTH), Condvar::new()),
+        }
+    }
+
+    /// Put one blob into `store` from the first source that has it; single-flight per
+    /// digest (a second caller waits for the first one's outcome). True when it is there.
+    fn fetch_once(&self, digest: &str, size: u64, store: &Store) -> bool {
+        let Ok(parsed) = digest.parse() else {
+            return false;
+        };
+        if store.has_blob(&parsed) {
+            return true;
+        }
+        let cell = match self.fetches.lock() {
+            Ok(mut map) => map.entry(digest.to_string()).or_default().clone(),
+            Err(_) => return false,
+        };
+        let Ok(mut outcome) = cell.lock() else {
+            return false;
+        };
+        if let Some(done) = *outcome {
+            return done;
+        }
+        let _slot = self.slot();
+        let fetched = self
+            .blobs
+            .iter()
+            .any(|source| matches!(source.fetch(digest, size, store), Ok(true)));
+        *outcome = Some(fetched);
+        fetched
+    }
+
+    /// Wait for a free transfer slot; released on drop.
+    fn slot(&self) -> SlotGuard<'_> {
+        let (count, freed) = &self.slots;
+        if let Ok(mut free) = count.lock() {
+            while *free == 0 {
+                free = match freed.wait(free) {
+                    Ok(f) => f,
+                    Err(_) => return SlotGuard(None),
+                };
+            }
+            *free -= 1;
+        }
+        SlotGuard(Some(&self.slots))
+    }
+
+    /// Fetch every listed blob the store lacks, [`FETCH_WIDTH`] at a time; true when all
+    /// are present afterwards.
+    fn fetch_all(self: &Arc<Self>, layers: &[(String, u64)], store: &Store) -> bool {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = layers
+                .iter()
+                .map(|(digest, size)| scope.spawn(move || self.fetch_once(digest, *size, store)))
+                .collect();
+            handles.into_iter().all(|h| h.join().unwrap_or(false))
+        })
+    }
+}
+
+struct SlotGuard<'a>(Option<&'a (Mutex<usize>, Condvar)>);
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        if let Some((count, freed)) = self.0
+            && let Ok(mut free) = count.lock()
+        {
+            *free += 1;
+            freed.notify_one();
+        }
+    }
 }
 
 impl Worker {
@@ -48,6 +136,45 @@ impl Worker {
             .and_then(|i| i.records.get(key).cloned()))
     }
 
+    /// The blobs of an imported record for `key` that the store lacks (None: no imported
+    /// record, or the store already holds a complete local one).
+    fn missing_imported(&self, key: &str) -> Result<Option<Vec<(String, u64)>>, StepError> {
+        if let Some(record) = self.store.cache_record(key)?
+            && record.missing_layers(&self.store).is_empty()
+        {
+            return Ok(None);
+        }
+        let Some(record) = self.imported.as_ref().and_then(|i| i.records.get(key)) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            record
+                .layers
+                .iter()
+                .filter(|l| {
+                    !l.digest
+                        .parse()
+                        .map(|d| self.store.has_blob(&d))
+                        .unwrap_or(false)
+                })
+                .map(|l| (l.digest.clone(), l.size))
+                .collect(),
+        ))
+    }
+
+    /// Start fetching, in the background, the blobs a shared-cache hit on `key` will need.
+    /// Fire and forget: [`Worker::cached_record`] joins the same transfers.
+    pub fn prefetch(&self, key: &str) {
+        let (Some(imported), Ok(Some(missing))) = (&self.imported, self.missing_imported(key))
+        else {
+            return;
+        };
+        for (digest, size) in missing {
+            let (imported, store) = (imported.clone(), self.store.clone());
+            std::thread::spawn(move || imported.fetch_once(&digest, size, &store));
+        }
+    }
+
     /// A usable record for `key`: from the store when all its blobs are present, else from
     /// the imported cache after fetching the missing blobs (then persisted locally).
     pub fn cached_record(&self, key: &str) -> Result<Option<CacheRecord>, StepError> {
@@ -57,46 +184,13 @@ impl Worker {
             self.touch(key);
             return Ok(Some(record));
         }
-        let Some(imported) = &self.imported else {
+        let (Some(imported), Some(missing)) = (&self.imported, self.missing_imported(key)?) else {
             return Ok(None);
         };
         let Some(record) = imported.records.get(key) else {
             return Ok(None);
         };
-        let missing: Vec<_> = record
-            .layers
-            .iter()
-            .filter(|l| {
-                !l.digest
-                    .parse()
-                    .map(|d| self.store.has_blob(&d))
-                    .unwrap_or(false)
-            })
-            .collect();
-        // Fetch the missing blobs concurrently, like a pull does.
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let failed = std::sync::atomic::AtomicBool::new(false);
-        std::thread::scope(|scope| {
-            for _ in 0..FETCH_WIDTH.min(missing.len()) {
-                scope.spawn(|| {
-                    while let Some(layer) =
-                        missing.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                    {
-                        let fetched = imported.blobs.iter().any(|source| {
-                            matches!(
-                                source.fetch(&layer.digest, layer.size, &self.store),
-                                Ok(true)
-                            )
-                        });
-                        if !fetched {
-                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+        if !imported.fetch_all(&missing, &self.store) {
             return Ok(None);
         }
         self.store.put_cache_record(key, record)?;

@@ -5,7 +5,7 @@ use crate::progress::Stream;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// A command to run with a root filesystem as its writable working directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +108,60 @@ impl Sandbox for Bubblewrap {
     }
     fn describe(&self) -> String {
         format!("bubblewrap ({})", self.program.display())
+    }
+}
+
+/// bubblewrap, probed on first use: a build whose RUN steps all hit the cache never starts
+/// it. When the probe fails, commands run unsandboxed and `on_fallback` is told, once.
+pub struct LazyBubblewrap {
+    probed: OnceLock<Option<Bubblewrap>>,
+    on_fallback: Box<dyn Fn() + Send + Sync>,
+}
+
+impl LazyBubblewrap {
+    pub fn new(on_fallback: impl Fn() + Send + Sync + 'static) -> Self {
+        LazyBubblewrap {
+            probed: OnceLock::new(),
+            on_fallback: Box::new(on_fallback),
+        }
+    }
+
+    fn get(&self) -> Option<&Bubblewrap> {
+        self.probed
+            .get_or_init(|| {
+                let found = Bubblewrap::detect();
+                if found.is_none() {
+                    (self.on_fallback)();
+                }
+                found
+            })
+            .as_ref()
+    }
+
+    /// The usable `bwrap` binary, if any (probes on the first call).
+    pub fn program(&self) -> Option<PathBuf> {
+        self.get().map(|b| b.program.clone())
+    }
+
+    /// Whether the probe has run (a fully cached build never runs it).
+    pub fn probed(&self) -> bool {
+        self.probed.get().is_some()
+    }
+}
+
+impl Sandbox for LazyBubblewrap {
+    fn run(&self, spec: &RunSpec, log: &mut dyn FnMut(Stream, String)) -> Result<(), SandboxError> {
+        match self.get() {
+            Some(bwrap) => bwrap.run(spec, log),
+            None => Unsandboxed.run(spec, log),
+        }
+    }
+    fn describe(&self) -> String {
+        match self.probed.get() {
+            Some(Some(bwrap)) => bwrap.describe(),
+            Some(None) => Unsandboxed.describe(),
+            None => "bubblewrap (not probed yet)".to_string(),
+        }
     }
 }
 

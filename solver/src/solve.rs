@@ -167,36 +167,55 @@ impl Solver {
         })
     }
 
+    /// Keys in graph order. Content checksums run a few at a time, earliest steps first, so
+    /// keys become known one after another; each newly known key that hits a shared cache
+    /// starts fetching its blobs while later steps are still being hashed.
     async fn compute_keys(
         &self,
         def: &Definition,
     ) -> Result<BTreeMap<VertexDigest, KeyParts>, SolveError> {
+        let width = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let prefetch = !self.options.no_cache && self.worker.imported.is_some();
+        let output_settings = self.worker.output_settings();
         let mut checks = JoinSet::new();
-        for (digest, vertex) in &def.vertices {
-            let worker = self.worker.clone();
-            let (digest, op) = (digest.clone(), vertex.op.clone());
-            checks.spawn_blocking(move || (digest.clone(), worker.content_checksum(&op)));
-        }
         let mut content = HashMap::new();
-        while let Some(joined) = checks.join_next().await {
+        let mut parts: BTreeMap<VertexDigest, KeyParts> = BTreeMap::new();
+        let mut keys: HashMap<VertexDigest, String> = HashMap::new();
+        let (mut started, mut keyed) = (0, 0);
+        loop {
+            while checks.len() < width
+                && let Some((digest, vertex)) = def.vertices.get(started)
+            {
+                let worker = self.worker.clone();
+                let (digest, op) = (digest.clone(), vertex.op.clone());
+                checks.spawn_blocking(move || (digest, worker.content_checksum(&op)));
+                started += 1;
+            }
+            // Vertices are in topological order: key every prefix whose content is known.
+            while let Some((digest, vertex)) = def.vertices.get(keyed)
+                && let Some(sum) = content.remove(digest)
+            {
+                let inputs: Vec<String> = vertex.inputs.iter().map(|i| keys[i].clone()).collect();
+                let p = KeyParts {
+                    op_digest: digest.0.clone(),
+                    inputs,
+                    content: sum,
+                    output: output_settings.clone(),
+                };
+                let key = cache_key(&vertex.op, &p.inputs, p.content.as_deref(), &p.output);
+                if prefetch {
+                    self.worker.prefetch(&key);
+                }
+                keys.insert(digest.clone(), key);
+                parts.insert(digest.clone(), p);
+                keyed += 1;
+            }
+            let Some(joined) = checks.join_next().await else {
+                break;
+            };
             let (digest, result) = joined.map_err(|e| SolveError::Join(e.to_string()))?;
             let sum = result.map_err(|e| step_error(def, &digest, e))?;
             content.insert(digest, sum);
-        }
-        let output_settings = self.worker.output_settings();
-        let mut parts: BTreeMap<VertexDigest, KeyParts> = BTreeMap::new();
-        let mut keys: HashMap<VertexDigest, String> = HashMap::new();
-        for (digest, vertex) in &def.vertices {
-            let inputs: Vec<String> = vertex.inputs.iter().map(|i| keys[i].clone()).collect();
-            let p = KeyParts {
-                op_digest: digest.0.clone(),
-                inputs,
-                content: content.remove(digest).flatten(),
-                output: output_settings.clone(),
-            };
-            let key = cache_key(&vertex.op, &p.inputs, p.content.as_deref(), &p.output);
-            keys.insert(digest.clone(), key);
-            parts.insert(digest.clone(), p);
         }
         Ok(parts)
     }

@@ -149,3 +149,84 @@ fn run_step_writes_into_the_rootfs_with_args_and_env() {
         "deletion is an OCI whiteout:\n{listing}"
     );
 }
+
+/// The RUN sandbox is probed when a RUN first executes, never by a fully cached build (a
+/// cached CI build pays no sandbox start-up). A `bwrap` wrapper on PATH logs every start.
+#[test]
+fn fully_cached_rebuild_never_starts_the_sandbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = tmp.path().join("ctx");
+    write_files(
+        &ctx,
+        &[
+            (
+                "Kubefile",
+                "FROM scratch\nCOPY a.yaml m/\nRUN echo ran > m/stamp.txt\n",
+            ),
+            ("a.yaml", "a: 1\n"),
+        ],
+    );
+    let bin = tmp.path().join("bin");
+    let log = tmp.path().join("bwrap.log");
+    let real = find_on_path("bwrap");
+    let script = match &real {
+        Some(real) => format!(
+            "#!/bin/sh\necho \"$@\" >> {}\nexec {} \"$@\"\n",
+            log.display(),
+            real.display()
+        ),
+        None => format!("#!/bin/sh\necho \"$@\" >> {}\nexit 1\n", log.display()),
+    };
+    write_files(&bin, &[("bwrap", script.as_str())]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("bwrap"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let root = tmp.path().join("store");
+    let build = || {
+        sealer_env(
+            &root,
+            &[
+                "build",
+                "--progress",
+                "plain",
+                "-t",
+                "sandbox/t:v1",
+                ctx.to_str().unwrap(),
+            ],
+            &[("PATH", path.as_str())],
+        )
+        .ok()
+    };
+    let first = build();
+    let starts = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !starts.is_empty(),
+        "the RUN probed and used the sandbox: {}",
+        first.stderr
+    );
+    std::fs::remove_file(&log).unwrap();
+    let second = build();
+    assert!(
+        statuses(&second).iter().all(|(_, s)| s == "CACHED"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        !log.exists(),
+        "a fully cached build started bwrap: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert_eq!(first.stdout, second.stdout);
+}
+
+fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    })
+}

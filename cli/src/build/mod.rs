@@ -24,7 +24,7 @@ use sealer_solver::export::{ExportOptions, export};
 use sealer_solver::graph::Op;
 use sealer_solver::observe::EXTRA_REPORT;
 use sealer_solver::progress::{Event, ProgressSink};
-use sealer_solver::sandbox::{Bubblewrap, Sandbox, Unsandboxed};
+use sealer_solver::sandbox::{LazyBubblewrap, Sandbox};
 use sealer_solver::{SolveOptions, Solver, Worker};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,6 +55,8 @@ struct Session<'a> {
     lock: Option<lock::Lockfile>,
     /// `--cache-from` records, read once for all platforms.
     imported: Option<Arc<sealer_solver::import::ImportedCache>>,
+    /// The RUN sandbox, probed on first use and shared by every platform's worker.
+    bwrap: Arc<LazyBubblewrap>,
 }
 
 /// One platform's result.
@@ -97,6 +99,15 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
         .map(|s| crate::cache_io::parse_spec(s, false))
         .collect::<Result<Vec<_>>>()?;
     let imported = crate::cache_io::import(&cache_from, &client).map(Arc::new);
+    let progress: Arc<dyn ProgressSink> = Arc::from(renderer(args.progress));
+    let bwrap = {
+        let progress = progress.clone();
+        Arc::new(LazyBubblewrap::new(move || {
+            progress.event(Event::Note {
+                message: "warning: bubblewrap (bwrap) is not usable here; RUN steps execute unsandboxed on the host".into(),
+            })
+        }))
+    };
     let session = Session {
         args: &args,
         store,
@@ -104,12 +115,13 @@ pub fn run(root: &Path, registry: &RegistryOptions, args: BuildArgs) -> Result<(
         runtime: tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?,
-        progress: Arc::from(renderer(args.progress)),
+        progress,
         context_dir: &context_dir,
         source,
         kubefile,
         lock,
         imported,
+        bwrap,
     };
     let mut built = Vec::new();
     for platform in &platforms {
@@ -297,15 +309,7 @@ impl Session<'_> {
 
     fn worker(&self, platform: &Platform, context: LocalContext) -> Result<Worker> {
         let args = self.args;
-        let bwrap = Bubblewrap::detect();
-        let bwrap_program = bwrap.as_ref().map(|b| b.program.clone());
-        let sandbox: Arc<dyn Sandbox> = match bwrap {
-            Some(b) => Arc::new(b),
-            None => {
-                self.note("warning: bubblewrap (bwrap) is not usable here; RUN steps execute unsandboxed on the host".into());
-                Arc::new(Unsandboxed)
-            }
-        };
+        let sandbox: Arc<dyn Sandbox> = self.bwrap.clone();
         let compression = match args.compression {
             LayerCompression::Zstd => Compression::Zstd { level: 3 },
             LayerCompression::Gzip => Compression::Gzip { level: 6 },
@@ -342,7 +346,7 @@ impl Session<'_> {
                 observe_timeout: std::time::Duration::from_secs(args.observe_timeout),
                 unlaunched_apps: true,
             },
-            bwrap: bwrap_program,
+            bwrap: self.bwrap.clone(),
             helm: sealer_solver::sandbox::which("helm"),
         })))
     }
