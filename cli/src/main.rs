@@ -78,7 +78,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Logout { registry: reg } => registry::logout(&cli.registry, &reg),
-        Command::Registry(registry::RegistryCommand::Serve(args)) => registry::serve(args),
+        Command::Registry(registry::RegistryCommand::Serve(args)) => registry::serve(args, &root),
         Command::Cluster(cmd) => cluster_cmds::run(&root, cmd),
         Command::Version => {
             println!("sealer {}", env!("CARGO_PKG_VERSION"));

@@ -170,9 +170,18 @@ pub enum RegistryCommand {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Directory holding `docker/registry/v2`.
-    #[arg(long)]
-    pub root: PathBuf,
+    /// Directory holding `docker/registry/v2` (an unpacked image's `registry/` tree).
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "image",
+        conflicts_with = "image"
+    )]
+    pub dir: Option<PathBuf>,
+    /// Serve the embedded registry of this cluster image in the store (`--root`) instead,
+    /// read-only; its rootfs is unpacked once into the store, verified against its diffIDs.
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
     #[arg(long, default_value = "127.0.0.1:5000")]
     pub addr: SocketAddr,
     /// Refuse pushes.
@@ -216,10 +225,31 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-pub fn serve(args: ServeArgs) -> Result<()> {
-    let mut cfg = sealer_registry_shim::server::ServeConfig::new(&args.root);
+pub fn serve(args: ServeArgs, store_root: &Path) -> Result<()> {
+    // Holds the store lease (no prune underneath us) while serving an image's registry.
+    let mut _provider = None;
+    let (dir, read_only) = match (&args.dir, &args.image) {
+        (Some(dir), _) => (dir.clone(), args.read_only),
+        (None, Some(name)) => {
+            let store = Store::open(store_root)
+                .with_context(|| format!("cannot open store {}", store_root.display()))?;
+            let provider = crate::image_provider::StoreImageProvider::new(store);
+            let info = sealer_runtime::ImageProvider::image(&provider, name)
+                .with_context(|| format!("cannot unpack {name} from {}", store_root.display()))?;
+            let dir = info.rootfs.join("registry");
+            if !dir.join("docker/registry/v2").is_dir() {
+                bail!(
+                    "{name} embeds no container images (its rootfs has no registry/): list images in the Kubefile (imageList, manifests, charts) and rebuild"
+                );
+            }
+            _provider = Some(provider);
+            (dir, true)
+        }
+        (None, None) => bail!("give --dir DIR or --image NAME"),
+    };
+    let mut cfg = sealer_registry_shim::server::ServeConfig::new(&dir);
     cfg.addr = args.addr;
-    cfg.read_only = args.read_only;
+    cfg.read_only = read_only;
     cfg.htpasswd = args.htpasswd;
     cfg.tls = args.tls_cert.zip(args.tls_key);
     cfg.access_log = args.access_log;
@@ -233,7 +263,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         let handle = sealer_registry_shim::server::serve(cfg)
             .await
             .context("cannot start the registry")?;
-        eprintln!("serving {} on {}", args.root.display(), handle.url());
+        eprintln!("serving {} on {}", dir.display(), handle.url());
         tokio::select! {
             _ = handle.wait() => {}
             _ = tokio::signal::ctrl_c() => {}

@@ -23,7 +23,7 @@ impl Default for RegistryCommand {
             args: [
                 "registry",
                 "serve",
-                "--root",
+                "--dir",
                 "{root}",
                 "--addr",
                 "0.0.0.0:{port}",

@@ -23,27 +23,6 @@ fn context(dir: &Path, tag: &str, image: &str) {
     );
 }
 
-fn publish(work: &Path, target: &str) {
-    let ctx = work.join(format!("img-{}", target.replace(['/', ':'], "_")));
-    write_files(
-        &ctx,
-        &[("Kubefile", "FROM scratch\nCOPY m etc/\n"), ("m", target)],
-    );
-    sealer(
-        &work.join("publisher"),
-        &[
-            "build",
-            "--cluster",
-            "none",
-            "-t",
-            target,
-            ctx.to_str().unwrap(),
-        ],
-    )
-    .ok();
-    sealer(&work.join("publisher"), &["push", target]).ok();
-}
-
 fn all_cached(run: &Run) -> bool {
     let s = step_statuses(&run.stderr);
     !s.is_empty() && s.iter().all(|(_, st)| st == "CACHED")
@@ -58,7 +37,8 @@ fn registry_and_local_caches_let_a_cold_builder_skip_every_step() {
     let w = tmp.path();
     let (mut upstream, up) = docker_registry(&w.join("up"), false, &w.join("logs"));
     let (_cache, cache) = docker_registry(&w.join("cache"), false, &w.join("logs"));
-    publish(w, &format!("{up}/library/app:v1"));
+    let app = format!("{up}/library/app:v1");
+    publish(w, &app, &app);
     let ctx = w.join("ctx");
     context(&ctx, "a: 1\n", "docker.io/library/app:v1");
     let endpoint = format!("docker.io=http://{up}");
@@ -128,7 +108,7 @@ fn registry_and_local_caches_let_a_cold_builder_skip_every_step() {
 
     // A foreign "cache" (a plain image) is ignored with a warning, never trusted.
     let plain = format!("{cache}/plain/img:v1");
-    publish(w, &plain);
+    publish(w, &plain, &plain);
     let d = sealer(
         &w.join("d"),
         &[

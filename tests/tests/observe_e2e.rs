@@ -64,30 +64,6 @@ fn http_dir(dir: &Path, log: &Path) -> (Daemon, String) {
     (d, addr)
 }
 
-fn publish(work: &Path, target: &str) {
-    let ctx = work.join(format!("img-{}", target.replace(['/', ':'], "_")));
-    write_files(
-        &ctx,
-        &[
-            ("Kubefile", "FROM scratch\nCOPY marker etc/\n"),
-            ("marker", target),
-        ],
-    );
-    sealer(
-        &work.join("publisher"),
-        &[
-            "build",
-            "--cluster",
-            "none",
-            "-t",
-            target,
-            ctx.to_str().unwrap(),
-        ],
-    )
-    .ok();
-    sealer(&work.join("publisher"), &["push", target]).ok();
-}
-
 fn report(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -110,9 +86,14 @@ fn dashboard_example_offline_embeds_exactly_the_observed_images() {
     write_files(&served, &[("recommended.yaml", DASHBOARD)]);
     let (_http, http) = http_dir(&served, &w.join("http.log"));
     let (_reg, reg) = docker_registry(&w.join("reg"), false, &w.join("logs"));
-    publish(w, &format!("{reg}/kubernetesui/dashboard:v2.2.0"));
-    publish(w, &format!("{reg}/kubernetesui/metrics-scraper:v1.0.6"));
-    publish(w, &format!("{reg}/kubernetesui/unused:v1"));
+    for repo in [
+        "kubernetesui/dashboard:v2.2.0",
+        "kubernetesui/metrics-scraper:v1.0.6",
+        "kubernetesui/unused:v1",
+    ] {
+        let target = format!("{reg}/{repo}");
+        publish(w, &target, &target);
+    }
 
     let root = w.join("store");
     let base = w.join("base");

@@ -7,45 +7,6 @@ use common::daemons::*;
 use common::*;
 use std::path::Path;
 
-fn skopeo_digest(reference: &str) -> String {
-    let out = run_tool(
-        "skopeo",
-        &[
-            "inspect",
-            "--tls-verify=false",
-            &format!("docker://{reference}"),
-        ],
-    );
-    let doc: serde_json::Value = serde_json::from_str(&out).expect("skopeo json");
-    doc["Digest"].as_str().expect("Digest").to_string()
-}
-
-/// Build a tiny image holding `marker` and push it to `target`.
-fn publish(work: &Path, target: &str, marker: &str) {
-    let ctx = work.join(format!("img-{}", marker.replace(['/', ':'], "_")));
-    write_files(
-        &ctx,
-        &[
-            ("Kubefile", "FROM scratch\nCOPY marker.txt etc/\n"),
-            ("marker.txt", marker),
-        ],
-    );
-    let root = work.join("publisher");
-    sealer(
-        &root,
-        &[
-            "build",
-            "--compression",
-            "gzip",
-            "-t",
-            target,
-            ctx.to_str().unwrap(),
-        ],
-    )
-    .ok();
-    sealer(&root, &["push", target]).ok();
-}
-
 fn extract_rootfs(root: &Path, name: &str, work: &Path) -> std::path::PathBuf {
     let archive = work.join("img.tar");
     sealer(root, &["save", "-o", archive.to_str().unwrap(), name]).ok();

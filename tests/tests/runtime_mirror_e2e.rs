@@ -14,38 +14,12 @@ mod world;
 
 use common::daemons::{Daemon, docker_registry, http_status};
 use common::netns::unavailable;
-use common::{have, sealer, write_files};
+use common::{have, publish, sealer, write_files};
 use fixture::KUBEADM;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use world::*;
-
-/// Build a tiny image holding `marker` and push it to `target`; returns the pushed digest.
-fn publish(work: &Path, target: &str, marker: &str) -> String {
-    let ctx = work.join(format!("img-{}", marker.replace(['/', ':'], "_")));
-    write_files(
-        &ctx,
-        &[
-            ("Kubefile", "FROM scratch\nCOPY marker.txt etc/\n"),
-            ("marker.txt", marker),
-        ],
-    );
-    let root = work.join("publisher");
-    let ctx = ctx.to_str().unwrap();
-    let args = ["build", "--cluster", "none", "--compression", "gzip"];
-    sealer(&root, &[&args[..], &["-t", target, ctx]].concat()).ok();
-    let digest = sealer(&root, &["push", target])
-        .ok()
-        .stdout
-        .trim()
-        .to_string();
-    assert!(
-        digest.starts_with("sha256:"),
-        "push prints the digest: {digest}"
-    );
-    digest
-}
 
 /// The cluster image: stand-in kubeadm, an init script, and `manifests/imageList` naming one
 /// image per registry domain, embedded from the upstream at `upstream`.

@@ -23,7 +23,7 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub connect_timeout: u64,
     /// Program copied to the registry hosts and started as
-    /// `PROGRAM registry serve --root DIR --addr 0.0.0.0:PORT` [default: this sealer binary].
+    /// `PROGRAM registry serve --dir DIR --addr 0.0.0.0:PORT` [default: this sealer binary].
     #[arg(long, value_name = "FILE", env = "SEALER_REGISTRY_BINARY")]
     pub registry_binary: Option<PathBuf>,
 }

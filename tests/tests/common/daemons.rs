@@ -111,7 +111,7 @@ pub fn sealer_registry(root: &Path, read_only: bool, log_dir: &Path) -> (Daemon,
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut cmd = Command::new(super::sealer_bin());
-    cmd.args(["registry", "serve", "--root"])
+    cmd.args(["registry", "serve", "--dir"])
         .arg(root)
         .args(["--addr", &addr]);
     if read_only {

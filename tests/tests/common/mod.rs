@@ -184,3 +184,44 @@ pub fn step_statuses(stderr: &str) -> Vec<(String, String)> {
 }
 #[allow(unused_imports)]
 pub use sealer_e2e::netns;
+
+/// Build a tiny image holding `marker` (gzip layers, as most registries serve) and push it
+/// to `target`; returns the pushed manifest digest.
+pub fn publish(work: &Path, target: &str, marker: &str) -> String {
+    let ctx = work.join(format!("img-{}", target.replace(['/', ':'], "_")));
+    write_files(
+        &ctx,
+        &[
+            ("Kubefile", "FROM scratch\nCOPY marker.txt etc/\n"),
+            ("marker.txt", marker),
+        ],
+    );
+    let root = work.join("publisher");
+    let ctx = ctx.to_str().expect("utf-8 path");
+    let args = ["build", "--cluster", "none", "--compression", "gzip"];
+    sealer(&root, &[&args[..], &["-t", target, ctx]].concat()).ok();
+    let digest = sealer(&root, &["push", target])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert!(
+        digest.starts_with("sha256:"),
+        "push prints the digest: {digest}"
+    );
+    digest
+}
+
+/// The manifest digest `skopeo inspect` reports for `reference` (plain HTTP allowed).
+pub fn skopeo_digest(reference: &str) -> String {
+    let out = run_tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{reference}"),
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("skopeo json");
+    doc["Digest"].as_str().expect("Digest").to_string()
+}

@@ -167,12 +167,12 @@ pub fn build_app_image(root: &Path, scratch: &Path, tag: &str) {
     .ok();
 }
 
-/// A registry stand-in for binaries without `registry serve`: busybox httpd serving `--root`.
+/// A registry stand-in for binaries without `registry serve`: busybox httpd serving `--dir`.
 pub fn fake_registry(dir: &Path) -> PathBuf {
     let p = dir.join("fake-registry");
     std::fs::write(
         &p,
-        "#!/bin/sh\n# args: registry serve --root DIR --addr HOST:PORT\nexec busybox httpd -f -h \"$4\" -p \"$6\"\n",
+        "#!/bin/sh\n# args: registry serve --dir DIR --addr HOST:PORT\nexec busybox httpd -f -h \"$4\" -p \"$6\"\n",
     )
     .unwrap();
     chmod_x(&p);
