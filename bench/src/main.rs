@@ -16,7 +16,9 @@ use anyhow::{Result, bail};
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(which) = args.first() else {
-        eprintln!("usage: sealer-bench build|registry|cluster|bundle|cache|share|distribute [options]");
+        eprintln!(
+            "usage: sealer-bench build|registry|cluster|bundle|cache|share|distribute [options]"
+        );
         return Ok(());
     };
     match which.as_str() {
