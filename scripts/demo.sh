@@ -65,3 +65,10 @@ echo "== demo/apps:v1: applications"
 echo "== the store is an OCI layout that skopeo reads"
 skopeo inspect "oci:$ROOT:docker.io/demo/dashboard:v2.2.0" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["Digest"], len(d["Layers"]), "layers")'
 "$SEALER" --root "$ROOT" fsck >&2
+echo "== offline: upstream stopped; the image's embedded registry serves what it embedded"
+kill "${pids[0]}" 2>/dev/null || true
+serve_port=$(free_port)
+"$SEALER" --root "$ROOT" registry serve --image demo/dashboard:v2.2.0 --addr "127.0.0.1:$serve_port" 2>"$WORK/serve.log" & pids+=($!)
+wait_http "http://127.0.0.1:$serve_port/v2/"
+skopeo inspect --tls-verify=false "docker://127.0.0.1:$serve_port/docker.io/kubernetesui/dashboard:v2.2.0" \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["Name"], d["Digest"])'

@@ -307,7 +307,7 @@ async fn registry_records(
 }
 
 /// Push a manifest holding `records` under `target`.
-fn push_records(
+async fn push_records(
     client: &Client,
     store: &Store,
     target: &ImageReference,
@@ -321,46 +321,63 @@ fn push_records(
         store: store.clone(),
     });
     let root = ShimDigest::parse(manifest_digest.as_ref())?;
-    runtime_handle()
-        .block_on(client.push(target, source, &root, &PushOptions::default()))
+    client
+        .push(target, source, &root, &PushOptions::default())
+        .await
         .with_context(|| format!("cannot export the build cache to {target}"))?;
     Ok(())
 }
 
-fn export_registry(
+/// The merged view under `ref` first (it references every blob, so each is uploaded once),
+/// then one tag per key, concurrently: those carry only a config and a manifest. A key
+/// already tagged is skipped: keys are content addresses, any record under one is as good
+/// as ours. Per-key tags are the truth; the merged view is a best-effort index of them.
+async fn export_registry(
     reference: &str,
     client: &Client,
     store: &Store,
     ours: &BTreeMap<String, CacheRecord>,
 ) -> Result<()> {
+    use futures::StreamExt as _;
     let r = ImageReference::parse(reference)?;
-    let handle = runtime_handle();
-    for (key, record) in ours {
-        let target =
-            ImageReference::parse(&format!("{}/{}:{}", r.domain, r.repository, key_tag(key)))?;
-        // Keys are content addresses: a record already there is as good as ours.
-        let exists = match handle.block_on(client.resolve(&target)) {
-            Ok(d) => d.is_some(),
-            Err(e) if is_missing(&e) => false,
-            Err(e) => return Err(e.into()),
-        };
-        if !exists {
-            push_records(
-                client,
-                store,
-                &target,
-                &BTreeMap::from([(key.clone(), record.clone())]),
-            )?;
-        }
-    }
-    // The ref itself: a merged view for inspection (best effort; per-key tags are the truth).
-    let mut merged = handle
-        .block_on(manifest_records(client, &r))
+    let mut merged = manifest_records(client, &r)
+        .await
         .ok()
         .flatten()
         .unwrap_or_default();
     merged.extend(ours.clone());
-    push_records(client, store, &r, &merged)
+    if let Err(e) = push_records(client, store, &r, &merged).await {
+        eprintln!(
+            "warning: the merged cache view {r} was not updated ({e:#}); per-key records follow"
+        );
+    }
+    let mut pushes = futures::stream::iter(ours)
+        .map(|(key, record)| {
+            let r = &r;
+            async move {
+                let target = ImageReference::parse(&format!(
+                    "{}/{}:{}",
+                    r.domain,
+                    r.repository,
+                    key_tag(key)
+                ))?;
+                let exists = match client.resolve(&target).await {
+                    Ok(d) => d.is_some(),
+                    Err(e) if is_missing(&e) => false,
+                    Err(e) => return Err(anyhow::Error::from(e)),
+                };
+                if !exists {
+                    let one = BTreeMap::from([(key.clone(), record.clone())]);
+                    push_records(client, store, &target, &one).await?;
+                }
+                Ok(())
+            }
+        })
+        .buffer_unordered(RECORD_FETCH_WIDTH);
+    while let Some(pushed) = pushes.next().await {
+        pushed?;
+    }
+    Ok(())
 }
 
 /// Load every `--cache-from` source's records (a bad source is skipped with a warning).
@@ -435,7 +452,9 @@ pub fn export(
         };
         match &spec.location {
             CacheLocation::Local(dir) => export_local(dir, store, &ours)?,
-            CacheLocation::Registry(reference) => export_registry(reference, client, store, &ours)?,
+            CacheLocation::Registry(reference) => {
+                runtime_handle().block_on(export_registry(reference, client, store, &ours))?
+            }
         }
         eprintln!(
             "cache: exported {} records to {:?}",

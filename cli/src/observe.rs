@@ -142,9 +142,7 @@ impl Observer for ClusterObserver {
                     };
                     (s, line.to_string())
                 }
-                Progress::Settled { outcome, .. } => {
-                    (Stream::Stdout, format!("settled: {outcome:?}"))
-                }
+                Progress::Settled { outcome, .. } => (Stream::Stdout, settle_line(&outcome)),
             };
             if let Ok(mut l) = lines.lock() {
                 l.push(line);
@@ -213,5 +211,18 @@ impl Observer for ClusterObserver {
             })
             .collect();
         Ok((report.to_json_pretty(), embed))
+    }
+}
+
+/// One progress line for how the new pods settled.
+fn settle_line(outcome: &sealer_build_cluster::cluster::SettleOutcome) -> String {
+    let waited = outcome.waited.as_secs_f64();
+    if outcome.settled {
+        format!("pods settled after {waited:.1}s")
+    } else {
+        format!(
+            "observe timeout after {waited:.1}s; still in progress: {}",
+            outcome.pending.join(", ")
+        )
     }
 }
