@@ -142,7 +142,7 @@ impl Observer for ClusterObserver {
                     };
                     (s, line.to_string())
                 }
-                Progress::Settled { outcome, .. } => (Stream::Stdout, settle_line(&outcome)),
+                Progress::Settled { outcome, .. } => (Stream::Stdout, settle_line(outcome)),
             };
             if let Ok(mut l) = lines.lock() {
                 l.push(line);
