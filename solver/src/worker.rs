@@ -192,7 +192,7 @@ impl Worker {
                     let path = self.download(url)?;
                     let sum = crate::checksum::hash_file(&path)
                         .map_err(|source| StepError::Io { path, source })?;
-                    parts.push(format!("{url}=sha256:{sum}"));
+                    parts.push(format!("{url}={sum}"));
                 }
             }
         }
