@@ -294,11 +294,15 @@ async fn registry_records(
     let mut fetches = futures::stream::iter(uncovered)
         .map(|tag| async move {
             let tagged = ImageReference::parse(&format!("{}/{}:{tag}", r.domain, r.repository))?;
-            manifest_records(client, &tagged).await
+            manifest_records(client, &tagged).await.map_err(|e| {
+                // One damaged or foreign record costs that record only.
+                eprintln!("warning: skipping cache record {tagged}: {e:#}");
+                e
+            })
         })
         .buffer_unordered(RECORD_FETCH_WIDTH);
     while let Some(one) = fetches.next().await {
-        if let Some(one) = one? {
+        if let Ok(Some(one)) = one {
             found = true;
             records.extend(one);
         }

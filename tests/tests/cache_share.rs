@@ -68,6 +68,9 @@ fn registry_and_local_caches_let_a_cold_builder_skip_every_step() {
     assert!(a.stderr.contains("exported"), "{}", a.stderr);
     // No upstream for embedded images from here on.
     upstream.stop();
+    // A damaged per-key record (a foreign image under a `k-` tag) costs that record only.
+    let damaged = format!("{cache}/cache/app:k-{}", "0".repeat(64));
+    publish(w, &damaged, "not a cache record");
 
     for (store, from) in [("b", cache_ref.as_str()), ("c", local_from.as_str())] {
         let b = sealer(
@@ -87,6 +90,13 @@ fn registry_and_local_caches_let_a_cold_builder_skip_every_step() {
         )
         .ok();
         assert!(all_cached(&b), "{from}: {}", b.stderr);
+        if from == cache_ref {
+            assert!(
+                b.stderr.contains("warning: skipping cache record") && b.stderr.contains(&damaged),
+                "{}",
+                b.stderr
+            );
+        }
         // Nothing executed: no step DONE, no observe pass ran, no image fetched.
         assert!(
             !b.stderr.contains(" DONE ")
