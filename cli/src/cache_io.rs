@@ -26,6 +26,15 @@ pub enum CacheLocation {
     Registry(String),
 }
 
+impl std::fmt::Display for CacheLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CacheLocation::Local(dir) => write!(f, "local cache {}", dir.display()),
+            CacheLocation::Registry(reference) => write!(f, "registry cache {reference}"),
+        }
+    }
+}
+
 /// `type=local,dest=DIR` / `type=registry,ref=REF` (+ `mode=min|max` for exports).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheSpec {
@@ -421,14 +430,14 @@ pub fn import(specs: &[CacheSpec], client: &Client) -> Option<ImportedCache> {
             Ok(None) => {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "cache: {:?} has no cache yet",
+                    "cache: {} has no cache yet",
                     spec.location
                 );
             }
             Err(e) => {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "warning: ignoring cache {:?}: {e:#}",
+                    "warning: ignoring {}: {e:#}",
                     spec.location
                 );
             }
@@ -461,7 +470,7 @@ pub fn export(
             }
         }
         eprintln!(
-            "cache: exported {} records to {:?}",
+            "cache: exported {} records to {}",
             ours.len(),
             spec.location
         );

@@ -137,7 +137,11 @@ fn registry_and_local_caches_let_a_cold_builder_skip_every_step() {
         ],
     )
     .ok();
-    assert!(d.stderr.contains("warning: ignoring cache"), "{}", d.stderr);
+    assert!(
+        d.stderr.contains("warning: ignoring registry cache"),
+        "{}",
+        d.stderr
+    );
 }
 
 #[test]

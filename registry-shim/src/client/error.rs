@@ -37,10 +37,11 @@ pub enum ClientError {
     TooLarge { url: String, limit: u64 },
     #[error("connection to {url} stalled: no data for {secs} s")]
     Stalled { url: String, secs: u64 },
+    /// `last` is shown in the message and reached through [`ClientError::root`]; it is not a
+    /// `source`, so error chains do not print it twice.
     #[error("gave up after {attempts} attempts: {last}")]
     RetriesExhausted {
         attempts: u32,
-        #[source]
         last: Box<ClientError>,
     },
     #[error("no manifest for platform {platform} in the index (available: {available})")]
