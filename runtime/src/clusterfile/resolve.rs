@@ -61,6 +61,14 @@ pub fn resolve_hosts(cluster: &Cluster) -> Result<Vec<ResolvedHost>, Clusterfile
         if ips.is_empty() {
             return Err(at("no ips".into()));
         }
+        for taint in &group.taints {
+            check_taint(taint).map_err(|m| at(format!("taints: {taint:?}: {m}")))?;
+        }
+        for key in group.labels.keys() {
+            if key.is_empty() || key.contains(char::is_whitespace) || key.contains('=') {
+                return Err(at(format!("labels: {key:?} is not a label key")));
+            }
+        }
         for ip in ips {
             if out.iter().any(|h| h.ip == ip) {
                 return Err(at(format!("ip {ip} is listed twice")));
@@ -93,4 +101,22 @@ fn merge_ssh(cluster: &Ssh, host: &Ssh) -> Credentials {
         key: pick(&host.pk, &cluster.pk).map(PathBuf::from),
         key_passphrase: pick(&host.pk_passwd, &cluster.pk_passwd),
     }
+}
+
+/// A taint as `kubectl taint` takes it: `key[=value]:Effect`, or with a trailing `-` to remove.
+fn check_taint(taint: &str) -> Result<(), String> {
+    let body = taint.strip_suffix('-').unwrap_or(taint);
+    let (key_value, effect) = body
+        .rsplit_once(':')
+        .ok_or("expected key=value:Effect (Effect: NoSchedule, PreferNoSchedule or NoExecute)")?;
+    if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect) {
+        return Err(format!(
+            "effect {effect:?} is not NoSchedule, PreferNoSchedule or NoExecute"
+        ));
+    }
+    let key = key_value.split_once('=').map_or(key_value, |(k, _)| k);
+    if key.is_empty() || key_value.contains(char::is_whitespace) {
+        return Err("the key is empty or has spaces".into());
+    }
+    Ok(())
 }

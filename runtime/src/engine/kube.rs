@@ -5,6 +5,12 @@ use crate::clusterfile::ResolvedHost;
 use crate::layout::env_command;
 use crate::ssh::{ExecRequest, Host, ShellQuote, SshError, run_checked};
 
+/// Sets `$node` to the node whose InternalIP is `@IP@` (run on master0, admin kubeconfig).
+const FIND_NODE: &str = r#"export KUBECONFIG="${KUBECONFIG:-/etc/kubernetes/admin.conf}"
+node=$(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' | awk -v ip=@IP@ '$2 == ip { print $1 }')
+if [ -z "$node" ]; then echo "no node has InternalIP @IP@" >&2; exit 1; fi
+"#;
+
 impl Install<'_> {
     pub(crate) async fn kube_host(
         &self,
@@ -38,7 +44,8 @@ impl Install<'_> {
                 ),
             };
             self.kubeadm(h, c, &script, "kubeadm init").await?;
-            return Ok("kubeadm init".into());
+            let marked = self.label_and_taint(h).await?;
+            return Ok(format!("kubeadm init{marked}"));
         }
         let m0 = self.master0().clone();
         let m0c = self.eng.conns.get(&m0.spec).await?;
@@ -91,11 +98,58 @@ impl Install<'_> {
             ]);
         }
         self.kubeadm(h, c, &words.join(" "), "kubeadm join").await?;
+        let marked = self.label_and_taint(h).await?;
         Ok(if h.is_master() {
-            "kubeadm join --control-plane".into()
+            format!("kubeadm join --control-plane{marked}")
         } else {
-            "kubeadm join".into()
+            format!("kubeadm join{marked}")
         })
+    }
+
+    /// The Clusterfile's `labels` and `taints` for `h`, set on its node from master0 with the
+    /// image's kubectl (the node is found by its InternalIP). Idempotent (`--overwrite`).
+    /// Returns a summary suffix ("" when there is nothing to set).
+    async fn label_and_taint(&self, h: &ResolvedHost) -> Result<String, SshError> {
+        if h.labels.is_empty() && h.taints.is_empty() {
+            return Ok(String::new());
+        }
+        let m0 = self.master0().clone();
+        let m0c = self.eng.conns.get(&m0.spec).await?;
+        if !self.has("bin/kubectl") {
+            return Err(SshError::Other {
+                host: m0c.name().to_string(),
+                message: format!(
+                    "the Clusterfile gives {} labels/taints, but the image has no bin/kubectl to set them; add kubectl to the cluster image",
+                    h.ip
+                ),
+            });
+        }
+        let mut script = FIND_NODE.replace("@IP@", &h.ip.to_string());
+        if !h.labels.is_empty() {
+            let labels: Vec<String> = h
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}").sq())
+                .collect();
+            script.push_str(&format!(
+                "kubectl label node \"$node\" --overwrite {}\n",
+                labels.join(" ")
+            ));
+        }
+        if !h.taints.is_empty() {
+            let taints: Vec<String> = h.taints.iter().map(|t| t.sq()).collect();
+            script.push_str(&format!(
+                "kubectl taint node \"$node\" --overwrite {}\n",
+                taints.join(" ")
+            ));
+        }
+        self.kubeadm(&m0, &*m0c, &script, "kubectl label/taint")
+            .await?;
+        Ok(format!(
+            "; {} label(s), {} taint(s) set",
+            h.labels.len(),
+            h.taints.len()
+        ))
     }
 
     async fn kubeadm(
