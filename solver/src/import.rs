@@ -70,6 +70,16 @@ impl ImportedCache {
         fetched
     }
 
+    /// Register a fetch of `digest`; false when one was already registered (it may still
+    /// be running: [`ImportedCache::fetch_once`] waits for its outcome).
+    fn claim(&self, digest: &str) -> bool {
+        self.fetches.lock().is_ok_and(|mut map| {
+            let fresh = !map.contains_key(digest);
+            map.entry(digest.to_string()).or_default();
+            fresh
+        })
+    }
+
     /// Wait for a free transfer slot; released on drop.
     fn slot(&self) -> SlotGuard<'_> {
         let (count, freed) = &self.slots;
@@ -170,6 +180,9 @@ impl Worker {
             return;
         };
         for (digest, size) in missing {
+            if !imported.claim(&digest) {
+                continue; // an earlier step's prefetch (or a lookup) already has it
+            }
             let (imported, store) = (imported.clone(), self.store.clone());
             std::thread::spawn(move || imported.fetch_once(&digest, size, &store));
         }
