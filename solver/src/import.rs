@@ -22,10 +22,20 @@ pub trait BlobProvider: Send + Sync {
     fn describe(&self) -> String;
 }
 
-/// Records from `--cache-from` sources, held in memory until used.
-pub struct ImportedCache {
+/// What the `--cache-from` sources hold: their records, and where to fetch blobs from.
+#[derive(Default)]
+pub struct Sources {
     pub records: HashMap<String, CacheRecord>,
     pub blobs: Vec<Box<dyn BlobProvider>>,
+}
+
+type Loader = std::thread::JoinHandle<Sources>;
+
+/// Records from `--cache-from` sources, held in memory until used.
+pub struct ImportedCache {
+    /// Filled on first use, from `loader` when the records were read in the background.
+    sources: std::sync::OnceLock<Sources>,
+    loader: Mutex<Option<Loader>>,
     /// Per blob digest: the outcome of its one fetch (None while it runs).
     fetches: Mutex<HashMap<String, Arc<Mutex<Option<bool>>>>>,
     /// Free fetch slots (at most [`FETCH_WIDTH`] transfers at once).
@@ -34,12 +44,35 @@ pub struct ImportedCache {
 
 impl ImportedCache {
     pub fn new(records: HashMap<String, CacheRecord>, blobs: Vec<Box<dyn BlobProvider>>) -> Self {
+        let cache = Self::empty(None);
+        let _ = cache.sources.set(Sources { records, blobs });
+        cache
+    }
+
+    /// Read the records on a thread of their own (network round trips), so the build hashes
+    /// its context meanwhile; the first lookup waits for them.
+    pub fn in_background(load: impl FnOnce() -> Sources + Send + 'static) -> Self {
+        Self::empty(Some(std::thread::spawn(load)))
+    }
+
+    fn empty(loader: Option<Loader>) -> Self {
         ImportedCache {
-            records,
-            blobs,
+            sources: std::sync::OnceLock::new(),
+            loader: Mutex::new(loader),
             fetches: Mutex::new(HashMap::new()),
             slots: (Mutex::new(FETCH_WIDTH), Condvar::new()),
         }
+    }
+
+    /// The records and blob sources (waits for a background read to finish; a read that
+    /// panicked counts as an empty cache).
+    pub fn sources(&self) -> &Sources {
+        self.sources.get_or_init(|| {
+            let loader = self.loader.lock().ok().and_then(|mut l| l.take());
+            loader
+                .and_then(|handle| handle.join().ok())
+                .unwrap_or_default()
+        })
     }
 
     /// Put one blob into `store` from the first source that has it; single-flight per
@@ -63,6 +96,7 @@ impl ImportedCache {
         }
         let _slot = self.slot();
         let fetched = self
+            .sources()
             .blobs
             .iter()
             .any(|source| matches!(source.fetch(digest, size, store), Ok(true)));
@@ -143,7 +177,7 @@ impl Worker {
         Ok(self
             .imported
             .as_ref()
-            .and_then(|i| i.records.get(key).cloned()))
+            .and_then(|i| i.sources().records.get(key).cloned()))
     }
 
     /// The blobs of an imported record for `key` that the store lacks (None: no imported
@@ -154,7 +188,11 @@ impl Worker {
         {
             return Ok(None);
         }
-        let Some(record) = self.imported.as_ref().and_then(|i| i.records.get(key)) else {
+        let Some(record) = self
+            .imported
+            .as_ref()
+            .and_then(|i| i.sources().records.get(key))
+        else {
             return Ok(None);
         };
         Ok(Some(
@@ -200,7 +238,7 @@ impl Worker {
         let (Some(imported), Some(missing)) = (&self.imported, self.missing_imported(key)?) else {
             return Ok(None);
         };
-        let Some(record) = imported.records.get(key) else {
+        let Some(record) = imported.sources().records.get(key) else {
             return Ok(None);
         };
         if !imported.fetch_all(&missing, &self.store) {

@@ -13,7 +13,7 @@ use registry::{RegistryBlobs, export_registry, registry_records};
 use sealer_image_cache::{CacheRecord, Store};
 use sealer_registry_shim::client::Client;
 use sealer_registry_shim::reference::ImageReference;
-use sealer_solver::import::{BlobProvider, ImportedCache};
+use sealer_solver::import::{BlobProvider, ImportedCache, Sources};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -124,10 +124,20 @@ fn manifest_bytes(
     }))?)
 }
 
-/// Load every `--cache-from` source's records (a bad source is skipped with a warning).
+/// Every `--cache-from` source's records, read on a thread of their own while the build
+/// hashes its context (a bad source is skipped with a warning). None without sources.
 pub fn import(specs: &[CacheSpec], client: &Client) -> Option<ImportedCache> {
-    let mut records = HashMap::new();
-    let mut blobs: Vec<Box<dyn BlobProvider>> = Vec::new();
+    if specs.is_empty() {
+        return None;
+    }
+    let (specs, client) = (specs.to_vec(), client.clone());
+    Some(ImportedCache::in_background(move || {
+        read_sources(&specs, &client)
+    }))
+}
+
+fn read_sources(specs: &[CacheSpec], client: &Client) -> Sources {
+    let mut sources = Sources::default();
     for spec in specs {
         let loaded = match &spec.location {
             CacheLocation::Local(dir) => local_records(dir)
@@ -147,34 +157,27 @@ pub fn import(specs: &[CacheSpec], client: &Client) -> Option<ImportedCache> {
                     }))
                 }),
         };
+        let mut err = std::io::stderr();
         match loaded {
             Ok(Some((recs, provider))) => {
                 let _ = writeln!(
-                    std::io::stderr(),
+                    err,
                     "cache: {} records from {}",
                     recs.len(),
                     provider.describe()
                 );
-                records.extend(recs);
-                blobs.push(provider);
+                sources.records.extend(recs);
+                sources.blobs.push(provider);
             }
             Ok(None) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "cache: {} has no cache yet",
-                    spec.location
-                );
+                let _ = writeln!(err, "cache: {} has no cache yet", spec.location);
             }
             Err(e) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "warning: ignoring {}: {e:#}",
-                    spec.location
-                );
+                let _ = writeln!(err, "warning: ignoring {}: {e:#}", spec.location);
             }
         }
     }
-    (!blobs.is_empty()).then(|| ImportedCache::new(records, blobs))
+    sources
 }
 
 /// Write our records to each `--cache-to` destination.
