@@ -132,7 +132,7 @@ pub fn sealer_registry(sealer: &Path, root: &Path, dir: &Path) -> Result<Daemon>
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
     let mut cmd = Command::new(sealer);
-    cmd.args(["registry", "serve", "--read-only", "--root"])
+    cmd.args(["registry", "serve", "--read-only", "--dir"])
         .arg(root)
         .args(["--addr", &addr]);
     Daemon::spawn(cmd, &dir.join(format!("sealer-registry-{port}.log")), addr)
