@@ -1,6 +1,7 @@
 //! Cache records: the local store first, then records imported from a shared cache
-//! (`--cache-from`), whose blobs are fetched lazily — only when a hit is actually used — and
-//! digest-verified on the way in. Every key consulted or written is remembered for
+//! (`--cache-from`), whose blobs are fetched only for hits — a hit's layers are a prefix of
+//! every later step's chain, so the image or a step that runs needs them — and digest-verified
+//! on the way in. Every key consulted or written is remembered for
 //! `--cache-to`.
 //!
 //! A cold builder overlaps its two big jobs: while it still hashes the build context for
@@ -117,15 +118,16 @@ impl ImportedCache {
     /// Wait for a free transfer slot; released on drop.
     fn slot(&self) -> SlotGuard<'_> {
         let (count, freed) = &self.slots;
-        if let Ok(mut free) = count.lock() {
-            while *free == 0 {
-                free = match freed.wait(free) {
-                    Ok(f) => f,
-                    Err(_) => return SlotGuard(None),
-                };
-            }
-            *free -= 1;
+        let Ok(mut free) = count.lock() else {
+            return SlotGuard(None);
+        };
+        while *free == 0 {
+            free = match freed.wait(free) {
+                Ok(f) => f,
+                Err(_) => return SlotGuard(None),
+            };
         }
+        *free -= 1;
         SlotGuard(Some(&self.slots))
     }
 

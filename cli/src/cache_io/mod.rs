@@ -1,7 +1,8 @@
 //! Shared build caches (`--cache-to`, `--cache-from`): the solver's key→record graph plus
 //! the blobs it references, stored as an OCI image manifest whose config has its own media
-//! type, in a local OCI layout or a registry. Import is lazy (records now, blobs when used);
-//! export merges with what is there and retries until the stored cache holds our records.
+//! type, in a local OCI layout or a registry. Import reads records only (in the background;
+//! blobs come when a hit needs them); export adds our records to what is there, without ever
+//! dropping another builder's (per-key tags in a registry, a locked merge in a local layout).
 
 mod local;
 mod registry;
