@@ -182,6 +182,10 @@ pub struct ServeArgs {
     /// read-only; its rootfs is unpacked once into the store, verified against its diffIDs.
     #[arg(long, value_name = "NAME")]
     pub image: Option<String>,
+    /// With `--image` naming a multi-platform index: the platform whose registry to serve
+    /// (`linux/arm64`) [default: this host's].
+    #[arg(long, value_name = "OS/ARCH", requires = "image")]
+    pub platform: Option<String>,
     #[arg(long, default_value = "127.0.0.1:5000")]
     pub addr: SocketAddr,
     /// Refuse pushes.
@@ -233,7 +237,10 @@ pub fn serve(args: ServeArgs, store_root: &Path) -> Result<()> {
         (None, Some(name)) => {
             let store = Store::open(store_root)
                 .with_context(|| format!("cannot open store {}", store_root.display()))?;
-            let provider = crate::image_provider::StoreImageProvider::new(store);
+            let mut provider = crate::image_provider::StoreImageProvider::new(store);
+            if let Some(p) = &args.platform {
+                provider = provider.for_platform(Platform::parse(p).map_err(anyhow::Error::msg)?);
+            }
             let info = sealer_runtime::ImageProvider::image(&provider, name)
                 .with_context(|| format!("cannot unpack {name} from {}", store_root.display()))?;
             let dir = info.rootfs.join("registry");

@@ -171,6 +171,7 @@ fn multi_arch_embedding_push_and_lockfile() {
         ],
     );
     let index: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let raw_source = raw.clone();
     assert_eq!(
         index["manifests"].as_array().unwrap().len(),
         2,
@@ -247,6 +248,41 @@ fn multi_arch_embedding_push_and_lockfile() {
         .map(|m| m["platform"]["architecture"].as_str().unwrap())
         .collect();
     assert_eq!(archs, vec!["amd64", "arm64"]);
+
+    // Each platform's embedded registry, served straight from the store: the source's index
+    // byte for byte under its tag, and only that platform's child behind it.
+    let children = index["manifests"].as_array().unwrap();
+    for child in children {
+        let arch = child["platform"]["architecture"].as_str().unwrap();
+        let (_served, addr) = sealer_registry_image(
+            &root,
+            "cluster:v1",
+            &format!("linux/{arch}"),
+            &w.join("logs"),
+        );
+        let served = run_tool(
+            "skopeo",
+            &[
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                &format!("docker://{addr}/docker.io/library/tool:v1"),
+            ],
+        );
+        assert_eq!(served, raw_source, "{arch}: the index as published");
+        for other in children {
+            let path = format!(
+                "/v2/docker.io/library/tool/manifests/{}",
+                other["digest"].as_str().unwrap()
+            );
+            let want = if other == child { 200 } else { 404 };
+            assert_eq!(
+                http_status(&addr, &path),
+                Some(want),
+                "{arch} serving {path}"
+            );
+        }
+    }
 
     // A locked rebuild resolves no tags: it works with the upstream gone.
     up.stop();

@@ -32,6 +32,8 @@ const TMP_PREFIX: &str = ".tmp-";
 /// Images from the local store, unpacked on demand.
 pub struct StoreImageProvider {
     store: Store,
+    /// Which entry of an image index to use (default: this host's platform).
+    platform: Platform,
     lease: Mutex<Option<StoreLease>>,
     seen: Mutex<HashMap<String, ImageInfo>>,
 }
@@ -40,9 +42,16 @@ impl StoreImageProvider {
     pub fn new(store: Store) -> Self {
         StoreImageProvider {
             store,
+            platform: Platform::host(),
             lease: Mutex::new(None),
             seen: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Use `platform`'s manifest of an image index instead of this host's.
+    pub fn for_platform(mut self, platform: Platform) -> Self {
+        self.platform = platform;
+        self
     }
 
     /// `<store root>/rootfs`: one directory per manifest digest.
@@ -129,7 +138,7 @@ impl StoreImageProvider {
             .map_err(|e| other(name, e))?;
         let index: ImageIndex = serde_json::from_slice(&raw)
             .map_err(|e| other(name, format!("image index is not valid: {e}")))?;
-        let host = Platform::host();
+        let host = &self.platform;
         let mut offered = Vec::new();
         for m in index.manifests() {
             let Some(p) = m.platform() else { continue };

@@ -124,6 +124,32 @@ pub fn sealer_registry(root: &Path, read_only: bool, log_dir: &Path) -> (Daemon,
     (d, addr)
 }
 
+/// `sealer registry serve --image NAME --platform P` over the store `store`, on a free port.
+pub fn sealer_registry_image(
+    store: &Path,
+    image: &str,
+    platform: &str,
+    log_dir: &Path,
+) -> (Daemon, String) {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut cmd = Command::new(super::sealer_bin());
+    cmd.arg("--root")
+        .arg(store)
+        .args([
+            "registry",
+            "serve",
+            "--image",
+            image,
+            "--platform",
+            platform,
+        ])
+        .args(["--addr", &addr]);
+    let d = Daemon::spawn(cmd, &log_dir.join(format!("sealer-registry-{port}.log")));
+    wait_registry(&addr, &d);
+    (d, addr)
+}
+
 /// A private containerd (CRI disabled) under `dir`; returns the daemon and its socket.
 pub fn containerd(dir: &Path) -> (Daemon, PathBuf) {
     let sock = dir.join("containerd.sock");
