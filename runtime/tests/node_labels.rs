@@ -141,6 +141,24 @@ async fn labels_and_taints_are_set_on_each_node_from_master0() {
         .filter(|l| l.starts_with("kubectl "))
         .count();
     assert_eq!(again, calls.len());
+    // Changing them for a running host is refused, naming the host, not silently ignored.
+    let relabelled = Clusterfile::parse(&labelled(
+        "\"node-role.kubernetes.io/control-plane:NoSchedule-\"",
+        "\"dedicated=db:NoSchedule\"",
+    ))
+    .unwrap();
+    let err =
+        f.rt.apply(relabelled, &ApplyOptions::default())
+            .await
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("the labels or taints of 10.1.0.2"), "{err}");
+    let after = f
+        .master0_markers()
+        .into_iter()
+        .filter(|l| l.starts_with("kubectl "))
+        .count();
+    assert_eq!(after, calls.len(), "nothing was run");
 }
 
 #[tokio::test]

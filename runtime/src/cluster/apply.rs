@@ -300,6 +300,14 @@ fn compatible(cur: &Clusterfile, desired: &Clusterfile) -> Result<(), RuntimeErr
         {
             changed.push(format!("the roles of {}", h.ip));
         }
+        if let Some(c) = ch.iter().find(|c| c.ip == h.ip)
+            && (c.labels != h.labels || c.taints != h.taints)
+        {
+            changed.push(format!(
+                "the labels or taints of {} (on a running node, use kubectl label/taint)",
+                h.ip
+            ));
+        }
     }
     if master0(&ch).map(|h| h.ip) != master0(&dh).map(|h| h.ip) {
         changed.push("master0 (the first master)".into());
