@@ -244,4 +244,5 @@ fn finished(rt: &Runtime, out: &Outcome, dry_run: bool) {
 }
 
 #[cfg(test)]
+#[path = "tests/cluster_cmds.rs"]
 mod tests;

@@ -152,15 +152,5 @@ fn unescape_mountinfo(field: &str) -> std::path::PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_unescaping() {
-        assert_eq!(
-            unescape_mountinfo("/a\\040b\\134c"),
-            std::path::PathBuf::from("/a b\\c")
-        );
-        assert!(mounts_below(Path::new("/proc")).contains(&std::path::PathBuf::from("/proc")));
-    }
-}
+#[path = "tests/sys.rs"]
+mod tests;

@@ -300,4 +300,5 @@ fn other(name: &str, e: impl std::fmt::Display) -> ImageError {
 }
 
 #[cfg(test)]
+#[path = "../tests/image_provider.rs"]
 mod tests;

@@ -138,24 +138,5 @@ pub fn basic_header(user: &str, pass: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn challenges() {
-        assert_eq!(parse_challenge("Basic realm=\"x\""), Some(Challenge::Basic));
-        let c = parse_challenge(
-            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull,push""#,
-        );
-        assert_eq!(
-            c,
-            Some(Challenge::Bearer {
-                realm: "https://auth.docker.io/token".into(),
-                service: Some("registry.docker.io".into()),
-                scope: Some("repository:library/nginx:pull,push".into()),
-            })
-        );
-        assert_eq!(parse_challenge("Negotiate"), None);
-        assert_eq!(parse_challenge("Bearer service=x"), None);
-    }
-}
+#[path = "../tests/client_auth.rs"]
+mod tests;

@@ -297,6 +297,7 @@ impl CredentialStore {
 
 mod files;
 #[cfg(test)]
+#[path = "../tests/client_credentials.rs"]
 mod tests;
 
 pub use files::auth_key;

@@ -213,4 +213,5 @@ pub(crate) fn set_mode(path: &Path, mode: u32) {
 }
 
 #[cfg(test)]
+#[path = "../tests/distribution_layout.rs"]
 mod tests;

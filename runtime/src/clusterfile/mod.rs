@@ -311,4 +311,5 @@ mod erased {
 }
 
 #[cfg(test)]
+#[path = "../tests/clusterfile.rs"]
 mod tests;

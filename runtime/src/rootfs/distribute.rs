@@ -264,5 +264,5 @@ fn produce(
 }
 
 #[cfg(test)]
-#[path = "distribute_tests.rs"]
+#[path = "../tests/rootfs_distribute.rs"]
 mod tests;

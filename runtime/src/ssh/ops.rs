@@ -142,12 +142,5 @@ pub fn file_digest(path: &Path) -> std::io::Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting() {
-        assert_eq!("a b".sq(), "'a b'");
-        assert_eq!("it's".sq(), r"'it'\''s'");
-    }
-}
+#[path = "../tests/ssh_ops.rs"]
+mod tests;
