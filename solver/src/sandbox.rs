@@ -102,9 +102,30 @@ impl Bubblewrap {
     }
 }
 
+/// Setup attempts for one RUN: bwrap binds the host's mounts recursively, and a mount that
+/// another process (say, a concurrent build's snapshot) removes meanwhile fails the setup.
+const BWRAP_SETUP_ATTEMPTS: u32 = 3;
+
+/// Whether a failure came from bwrap setting up its mounts, before the command started: all
+/// output is bwrap's own, about a mount. Safe to retry, since nothing ran.
+fn is_mount_setup_race(tail: &str) -> bool {
+    !tail.is_empty() && tail.contains("mount") && tail.lines().all(|l| l.starts_with("bwrap: "))
+}
+
 impl Sandbox for Bubblewrap {
     fn run(&self, spec: &RunSpec, log: &mut dyn FnMut(Stream, String)) -> Result<(), SandboxError> {
-        run_streaming(self.command(spec), "bwrap", log)
+        let mut attempt = 1;
+        loop {
+            match run_streaming(self.command(spec), "bwrap", log) {
+                Err(SandboxError::Failed { tail, .. })
+                    if attempt < BWRAP_SETUP_ATTEMPTS && is_mount_setup_race(&tail) =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50 * u64::from(attempt)));
+                }
+                other => return other,
+            }
+        }
     }
     fn describe(&self) -> String {
         format!("bubblewrap ({})", self.program.display())
@@ -141,11 +162,6 @@ impl LazyBubblewrap {
     /// The usable `bwrap` binary, if any (probes on the first call).
     pub fn program(&self) -> Option<PathBuf> {
         self.get().map(|b| b.program.clone())
-    }
-
-    /// Whether the probe has run (a fully cached build never runs it).
-    pub fn probed(&self) -> bool {
-        self.probed.get().is_some()
     }
 }
 
@@ -265,3 +281,7 @@ pub fn which(name: &str) -> Option<PathBuf> {
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
 }
+
+#[cfg(test)]
+#[path = "tests/sandbox.rs"]
+mod tests;
