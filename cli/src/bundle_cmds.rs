@@ -3,6 +3,7 @@
 //! go to stderr; stdout carries only the loaded names or the inventory JSON.
 
 use crate::args::ArchiveCompress;
+use crate::images::human_size;
 use anyhow::{Context, Result, bail};
 use sealer_image_cache::Store;
 use sealer_image_cache::archive::volumes::{MIN_VOLUME_SIZE, manifest_path};
@@ -26,21 +27,6 @@ pub fn parse_split_size(text: &str) -> std::result::Result<u64, String> {
         ));
     }
     Ok(n)
-}
-
-fn human(bytes: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < units.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", units[i])
-    }
 }
 
 fn compression_for(output: &Path, compress: Option<ArchiveCompress>) -> ArchiveCompression {
@@ -122,14 +108,14 @@ fn summarize(output: &Path, r: &SaveReport) {
         "saved {} image(s): {} blob(s), {} -> archive {}",
         r.images,
         r.blobs,
-        human(r.blob_bytes),
-        human(r.archive_bytes)
+        human_size(r.blob_bytes),
+        human_size(r.archive_bytes)
     );
     if r.omitted_blobs > 0 {
         eprintln!(
             "delta: left out {} blob(s), {}, that the inventory lists",
             r.omitted_blobs,
-            human(r.omitted_bytes)
+            human_size(r.omitted_bytes)
         );
     }
     if let (Some(first), Some(last)) = (r.volumes.first(), r.volumes.last()) {

@@ -66,7 +66,8 @@ pub fn images(root: &Path, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-fn human_size(bytes: u64) -> String {
+/// `1.5 MiB`-style sizes for people (exact bytes below 1 KiB).
+pub(crate) fn human_size(bytes: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = bytes as f64;
     let mut i = 0;

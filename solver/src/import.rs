@@ -133,7 +133,7 @@ impl ImportedCache {
 
     /// Fetch every listed blob the store lacks, [`FETCH_WIDTH`] at a time; true when all
     /// are present afterwards.
-    fn fetch_all(self: &Arc<Self>, layers: &[(String, u64)], store: &Store) -> bool {
+    fn fetch_all(&self, layers: &[(String, u64)], store: &Store) -> bool {
         std::thread::scope(|scope| {
             let handles: Vec<_> = layers
                 .iter()
@@ -182,44 +182,42 @@ impl Worker {
             .and_then(|i| i.sources().records.get(key).cloned()))
     }
 
-    /// The blobs of an imported record for `key` that the store lacks (None: no imported
-    /// record, or the store already holds a complete local one).
-    fn missing_imported(&self, key: &str) -> Result<Option<Vec<(String, u64)>>, StepError> {
-        if let Some(record) = self.store.cache_record(key)?
-            && record.missing_layers(&self.store).is_empty()
-        {
-            return Ok(None);
-        }
-        let Some(record) = self
-            .imported
-            .as_ref()
-            .and_then(|i| i.sources().records.get(key))
-        else {
-            return Ok(None);
-        };
-        Ok(Some(
-            record
-                .layers
-                .iter()
-                .filter(|l| {
-                    !l.digest
-                        .parse()
-                        .map(|d| self.store.has_blob(&d))
-                        .unwrap_or(false)
-                })
-                .map(|l| (l.digest.clone(), l.size))
-                .collect(),
-        ))
+    /// A record of `key` in the local store whose blobs are all present.
+    fn local_record(&self, key: &str) -> Result<Option<CacheRecord>, StepError> {
+        Ok(self
+            .store
+            .cache_record(key)?
+            .filter(|r| r.missing_layers(&self.store).is_empty()))
+    }
+
+    /// The layers of `record` the store lacks, as (digest, size).
+    fn absent_layers(&self, record: &CacheRecord) -> Vec<(String, u64)> {
+        record
+            .layers
+            .iter()
+            .filter(|l| {
+                !l.digest
+                    .parse()
+                    .map(|d| self.store.has_blob(&d))
+                    .unwrap_or(false)
+            })
+            .map(|l| (l.digest.clone(), l.size))
+            .collect()
     }
 
     /// Start fetching, in the background, the blobs a shared-cache hit on `key` will need.
     /// Fire and forget: [`Worker::cached_record`] joins the same transfers.
     pub fn prefetch(&self, key: &str) {
-        let (Some(imported), Ok(Some(missing))) = (&self.imported, self.missing_imported(key))
-        else {
+        let Some(imported) = &self.imported else {
             return;
         };
-        for (digest, size) in missing {
+        if !matches!(self.local_record(key), Ok(None)) {
+            return;
+        }
+        let Some(record) = imported.sources().records.get(key) else {
+            return;
+        };
+        for (digest, size) in self.absent_layers(record) {
             if !imported.claim(&digest) {
                 continue; // an earlier step's prefetch (or a lookup) already has it
             }
@@ -231,19 +229,17 @@ impl Worker {
     /// A usable record for `key`: from the store when all its blobs are present, else from
     /// the imported cache after fetching the missing blobs (then persisted locally).
     pub fn cached_record(&self, key: &str) -> Result<Option<CacheRecord>, StepError> {
-        if let Some(record) = self.store.cache_record(key)?
-            && record.missing_layers(&self.store).is_empty()
-        {
+        if let Some(record) = self.local_record(key)? {
             self.touch(key);
             return Ok(Some(record));
         }
-        let (Some(imported), Some(missing)) = (&self.imported, self.missing_imported(key)?) else {
+        let Some(imported) = &self.imported else {
             return Ok(None);
         };
         let Some(record) = imported.sources().records.get(key) else {
             return Ok(None);
         };
-        if !imported.fetch_all(&missing, &self.store) {
+        if !imported.fetch_all(&self.absent_layers(record), &self.store) {
             return Ok(None);
         }
         self.store.put_cache_record(key, record)?;

@@ -30,20 +30,7 @@ fn serve(body: &'static str) -> (String, std::sync::Arc<std::sync::atomic::Atomi
 }
 
 fn layer_listing(root: &Path, tmp: &Path, name: &str) -> String {
-    let archive = tmp.join("l.tar");
-    sealer(root, &["save", "-o", archive.to_str().unwrap(), name]).ok();
-    let layout = tmp.join("layout");
-    let _ = std::fs::remove_dir_all(&layout);
-    std::fs::create_dir(&layout).unwrap();
-    run_tool(
-        "tar",
-        &[
-            "-xf",
-            archive.to_str().unwrap(),
-            "-C",
-            layout.to_str().unwrap(),
-        ],
-    );
+    let layout = saved_layout(root, name, &tmp.join("layout"));
     let doc = inspect(root, name);
     let mut out = String::new();
     for l in doc["manifest"]["layers"].as_array().unwrap() {

@@ -180,28 +180,3 @@ fn loaded_offline_bundle_serves_the_embedded_registry_identically() {
     assert_eq!(inspected, inspect(&src, APP), "inspect matches at the site");
     assert_eq!(there, here, "the site serves the same manifests and blobs");
 }
-
-/// Whether commands can run in a fresh network namespace holding only `lo` (root + unshare).
-fn can_cut_network() -> bool {
-    if !is_root() || !have("unshare") || !have("ip") {
-        eprintln!("SKIP (network cut): needs root, unshare and ip; loading with the network up");
-        return false;
-    }
-    let probe = Command::new("unshare")
-        .args(["-n", "cat", "/proc/net/dev"])
-        .output()
-        .unwrap();
-    if !probe.status.success() {
-        eprintln!("SKIP (network cut): unshare -n failed");
-        return false;
-    }
-    let text = String::from_utf8_lossy(&probe.stdout);
-    let ifaces: Vec<&str> = text
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next())
-        .map(str::trim)
-        .collect();
-    assert_eq!(ifaces, vec!["lo"], "a new netns must hold only lo");
-    true
-}

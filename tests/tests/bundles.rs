@@ -67,31 +67,6 @@ fn volume_files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     v
 }
 
-/// Whether `load` can run in a fresh network namespace (root + unshare); says why not.
-fn can_cut_network() -> bool {
-    if !is_root() || !have("unshare") {
-        eprintln!("SKIP (network cut): needs root and unshare; loading with the network up");
-        return false;
-    }
-    let probe = Command::new("unshare")
-        .args(["-n", "cat", "/proc/net/dev"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&probe.stdout);
-    let ifaces: Vec<&str> = text
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next())
-        .map(str::trim)
-        .collect();
-    if !probe.status.success() {
-        eprintln!("SKIP (network cut): unshare -n failed");
-        return false;
-    }
-    assert_eq!(ifaces, vec!["lo"], "a new netns must hold only lo");
-    true
-}
-
 /// `sealer --root ROOT load -i INPUT`, inside `unshare -n` when possible.
 fn load_offline(root: &Path, input: &Path, cut: bool) -> Run {
     let mut cmd = if cut {

@@ -102,25 +102,9 @@ fn run_step_writes_into_the_rootfs_with_args_and_env() {
     )
     .ok();
     assert!(run.stderr.contains("RUN"), "{}", run.stderr);
-    let archive = tmp.path().join("run.tar");
-    sealer(
-        &root,
-        &["save", "-o", archive.to_str().unwrap(), "run/t:v1"],
-    )
-    .ok();
     // Apply the layers with our own reader of the archive: extract with tar, then read
     // each layer (zstd) in order.
-    let layout = tmp.path().join("layout");
-    std::fs::create_dir(&layout).unwrap();
-    run_tool(
-        "tar",
-        &[
-            "-xf",
-            archive.to_str().unwrap(),
-            "-C",
-            layout.to_str().unwrap(),
-        ],
-    );
+    let layout = saved_layout(&root, "run/t:v1", &tmp.path().join("layout"));
     let doc = inspect(&root, "run/t:v1");
     let layers = doc["manifest"]["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 2);

@@ -26,18 +26,10 @@ fn layer_files(root: &Path, name: &str, platform: &str, work: &Path) -> String {
         doc["config"]["architecture"],
         platform.split('/').nth(1).unwrap()
     );
-    let archive = work.join(format!("{}.tar", platform.replace('/', "-")));
-    sealer(root, &["save", "-o", archive.to_str().unwrap(), name]).ok();
-    let layout = work.join(format!("layout-{}", platform.replace('/', "-")));
-    std::fs::create_dir_all(&layout).unwrap();
-    run_tool(
-        "tar",
-        &[
-            "-xf",
-            archive.to_str().unwrap(),
-            "-C",
-            layout.to_str().unwrap(),
-        ],
+    let layout = saved_layout(
+        root,
+        name,
+        &work.join(format!("layout-{}", platform.replace('/', "-"))),
     );
     let mut out = String::new();
     for l in doc["manifest"]["layers"].as_array().unwrap() {

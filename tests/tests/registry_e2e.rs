@@ -8,19 +8,7 @@ use common::*;
 use std::path::Path;
 
 fn extract_rootfs(root: &Path, name: &str, work: &Path) -> std::path::PathBuf {
-    let archive = work.join("img.tar");
-    sealer(root, &["save", "-o", archive.to_str().unwrap(), name]).ok();
-    let layout = work.join("layout");
-    std::fs::create_dir_all(&layout).unwrap();
-    run_tool(
-        "tar",
-        &[
-            "-xf",
-            archive.to_str().unwrap(),
-            "-C",
-            layout.to_str().unwrap(),
-        ],
-    );
+    let layout = saved_layout(root, name, &work.join("layout"));
     let rootfs = work.join("rootfs");
     std::fs::create_dir_all(&rootfs).unwrap();
     for l in inspect(root, name)["manifest"]["layers"]

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 #[allow(unused_imports)]
-pub use sealer_e2e::netns;
+pub use sealer_e2e::{netns, tree::snapshot};
 
 use sealer_image_cache::sealer_meta::{
     AppType, Application, ContainerImage, ImageExtension, ImageType, Launch, Platform,
@@ -164,36 +164,6 @@ pub fn fake_registry(dir: &Path, serve: bool) -> PathBuf {
     };
     write(&p, body, 0o755);
     p
-}
-
-/// Every path under `root` with its type and content (for "left as before" checks).
-pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    if !root.exists() {
-        return out;
-    }
-    for e in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
-        let e = e.unwrap();
-        let rel = e
-            .path()
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let ft = e.file_type();
-        let v = if ft.is_dir() {
-            "dir".to_string()
-        } else if ft.is_symlink() {
-            format!("link {}", std::fs::read_link(e.path()).unwrap().display())
-        } else {
-            format!(
-                "file {}",
-                String::from_utf8_lossy(&std::fs::read(e.path()).unwrap())
-            )
-        };
-        out.insert(rel, v);
-    }
-    out
 }
 
 /// Lines of a host's marker log (empty when absent).

@@ -225,3 +225,42 @@ pub fn skopeo_digest(reference: &str) -> String {
     let doc: serde_json::Value = serde_json::from_str(&out).expect("skopeo json");
     doc["Digest"].as_str().expect("Digest").to_string()
 }
+
+/// `sealer save` NAME and unpack the archive into a fresh OCI layout at `layout`.
+pub fn saved_layout(root: &Path, name: &str, layout: &Path) -> PathBuf {
+    let archive = layout.with_extension("tar");
+    sealer(root, &["save", "-o", path_str(&archive), name]).ok();
+    let _ = std::fs::remove_dir_all(layout);
+    std::fs::create_dir_all(layout).expect("layout dir");
+    run_tool("tar", &["-xf", path_str(&archive), "-C", path_str(layout)]);
+    layout.to_path_buf()
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 test path")
+}
+
+/// Whether commands can run in a fresh network namespace holding only `lo` (root + unshare).
+pub fn can_cut_network() -> bool {
+    if !is_root() || !have("unshare") || !have("ip") {
+        eprintln!("SKIP (network cut): needs root, unshare and ip; loading with the network up");
+        return false;
+    }
+    let probe = Command::new("unshare")
+        .args(["-n", "cat", "/proc/net/dev"])
+        .output()
+        .expect("spawn unshare");
+    if !probe.status.success() {
+        eprintln!("SKIP (network cut): unshare -n failed");
+        return false;
+    }
+    let text = String::from_utf8_lossy(&probe.stdout);
+    let ifaces: Vec<&str> = text
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(ifaces, vec!["lo"], "a new netns must hold only lo");
+    true
+}

@@ -4,6 +4,7 @@
 
 use super::common::netns::Net;
 use super::common::{sealer, write_files};
+pub use sealer_e2e::tree::snapshot;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -177,34 +178,6 @@ pub fn fake_registry(dir: &Path) -> PathBuf {
     .unwrap();
     chmod_x(&p);
     p
-}
-
-/// Every path under `root` with its type and content (for "left as before" checks).
-pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    if !root.exists() {
-        return out;
-    }
-    for e in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
-        let e = e.unwrap();
-        let rel = e
-            .path()
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let ft = e.file_type();
-        let v = if ft.is_dir() {
-            "dir".to_string()
-        } else if ft.is_symlink() {
-            format!("link {}", std::fs::read_link(e.path()).unwrap().display())
-        } else {
-            let bytes = std::fs::read(e.path()).unwrap();
-            format!("file {}", sha256_hex(&bytes))
-        };
-        out.insert(rel, v);
-    }
-    out
 }
 
 /// What a host has under the directories sealer may touch.
